@@ -1,0 +1,161 @@
+"""Building deliveries exactly as a platform sends them: encoded, headed, signed."""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import urlsplit, urlunsplit
+
+from hookproof.catalogue import Event, Provider
+from hookproof.encoding import decode_form, encode_body, encode_form
+from hookproof.signing import Scheme, WireRequest, scheme_for
+
+
+@dataclass(frozen=True)
+class Delivery:
+    """A signed request and what it was built from (to build a retry of it)."""
+
+    event: Event
+    request: WireRequest
+    payload: Any
+    dedupe_key: str
+    signing_url: str | None = None
+    extra: Mapping[str, str] = field(default_factory=dict)
+
+
+def with_default_port(url: str) -> str:
+    """``https://host/p`` -> ``https://host:443/p`` (``:80`` for http); unchanged if a port is set."""
+    parts = urlsplit(url)
+    if parts.port is not None:
+        return url
+    port = 443 if parts.scheme == "https" else 80
+    host = parts.hostname or ""
+    if ":" in host:  # an IPv6 literal
+        host = f"[{host}]"
+    userinfo = parts.netloc.rpartition("@")[0]
+    netloc = f"{userinfo}@{host}:{port}" if userinfo else f"{host}:{port}"
+    return urlunsplit((parts.scheme, netloc, parts.path, parts.query, parts.fragment))
+
+
+def join_url(base: str, path: str) -> str:
+    if not path:
+        return base
+    parts = urlsplit(base)
+    return urlunsplit((parts.scheme, parts.netloc, parts.path.rstrip("/") + path, parts.query,
+                       parts.fragment))
+
+
+def _append_query(url: str, query: str) -> str:
+    if not query:
+        return url
+    return f"{url}{'&' if urlsplit(url).query else '?'}{query}"
+
+
+class DeliveryBuilder:
+    """Builds signed deliveries of one provider to one target.
+
+    ``signing_url`` is the public URL the platform signs when a proxy sits in front of the
+    target; ``hook_urls`` maps a hook group to its own URL (Frontline callbacks).
+    """
+
+    def __init__(
+        self,
+        provider: Provider,
+        *,
+        target_url: str,
+        secret: str,
+        signing_url: str | None = None,
+        method: str | None = None,
+        hook_urls: Mapping[str, str] | None = None,
+    ) -> None:
+        self.provider = provider
+        self.target_url = target_url
+        self.signing_target = signing_url
+        self._secret = secret
+        self.method = (method or provider.transport.default_method).upper()
+        self.hook_urls = dict(hook_urls or {})
+        self.scheme: Scheme = scheme_for(provider.signature,
+                                         encoding=provider.transport.encoding)
+
+    def url_for(self, event: Event) -> str:
+        """Where deliveries of ``event`` go: its hook group's URL, else the target URL."""
+        if event.group and event.group in self.hook_urls:
+            return self.hook_urls[event.group]
+        path = self.provider.hook_groups.get(event.group or "", "")
+        return join_url(self.target_url, path)
+
+    def signing_url_for(self, event: Event) -> str | None:
+        """The URL the platform signs for ``event`` (None: the URL it is sent to)."""
+        if self.signing_target is None:
+            return None
+        if event.group and event.group in self.hook_urls:
+            return None
+        return join_url(self.signing_target, self.provider.hook_groups.get(event.group or "", ""))
+
+    def body_of(self, payload: Any) -> bytes:
+        return encode_body(payload, self.provider.transport.encoding)
+
+    def build(
+        self,
+        event: Event,
+        payload: Any,
+        *,
+        body: bytes | None = None,
+        dedupe_key: str | None = None,
+        now: int | None = None,
+        secret: str | None = None,
+        signing_url: str | None = None,
+        url: str | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        event_header: str | None = None,
+    ) -> Delivery:
+        """A signed delivery of ``payload`` (or of the exact ``body`` bytes)."""
+        key = dedupe_key or str(uuid.uuid4())
+        target = url or self.url_for(event)
+        signed_over = signing_url or self.signing_url_for(event)
+        raw = self.body_of(payload) if body is None else body
+        headers: dict[str, str] = dict(self.provider.transport.headers)
+        headers[self.provider.dedupe_header] = key
+        if self.provider.event_header:
+            named = self.provider.event_name_of(payload) or event.name
+            headers[self.provider.event_header] = event_header or named
+        if self.method == "GET":
+            # GET carries the parameters in the query string, and nothing in the body
+            query = raw.decode("ascii")
+            target = _append_query(target, query)
+            if signed_over is not None:
+                signed_over = _append_query(signed_over, query)
+            raw = b""
+        else:
+            headers["Content-Type"] = self.provider.transport.content_type
+        headers.update(extra_headers or {})
+        request = WireRequest(self.method, target, headers, raw)
+        signed = self.scheme.sign(
+            request,
+            self._secret if secret is None else secret,
+            now=int(time.time()) if now is None else now,
+            signing_url=signed_over,
+        )
+        return Delivery(event, signed, payload, key, signed_over)
+
+    def retry(self, delivery: Delivery) -> Delivery:
+        """The same delivery again, as the platform retries it.
+
+        The dedupe key stays. Form (Twilio) retries carry the next ``RetryCount``; every
+        scheme re-signs, so a timestamped signature changes while the body does not.
+        """
+        payload = delivery.payload
+        body: bytes | None = delivery.request.body
+        if self.provider.transport.encoding == "form":
+            params = dict(payload) if isinstance(payload, Mapping) else decode_form(body or b"")
+            count = params.get("RetryCount", "0")
+            params["RetryCount"] = str(int(count) + 1) if str(count).isdigit() else "1"
+            payload, body = params, encode_form(params)
+        if self.method == "GET":
+            body = None  # rebuilt from the payload
+        return self.build(
+            delivery.event, payload, body=body, dedupe_key=delivery.dedupe_key
+        )

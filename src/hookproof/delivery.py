@@ -1,0 +1,148 @@
+"""Sending deliveries: one keep-alive session, every exchange timed, failures named.
+
+A transport failure (refused, reset, TLS, timeout, redirect) never escapes as a ``requests``
+traceback: it becomes an :class:`Exchange` whose ``error`` says what happened in one line.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import requests
+import requests.adapters
+
+from hookproof.signing import WireRequest
+
+BODY_HEAD = 2048
+
+
+@dataclass(frozen=True)
+class Exchange:
+    """One request and what came back (or why nothing did)."""
+
+    request: WireRequest
+    status: int | None = None
+    headers: Mapping[str, str] = field(default_factory=dict)
+    body: bytes = b""
+    elapsed: float = 0.0
+    """Seconds from sending to the whole answer read."""
+    error: str | None = None
+    """Why there is no usable answer: ``connection refused``, ``timed out after 5.0 s``…"""
+    error_kind: str | None = None
+    """``unreachable`` | ``tls`` | ``timeout`` | ``redirect`` | ``protocol``."""
+
+    @property
+    def answered(self) -> bool:
+        return self.status is not None and self.error is None
+
+    def status_class(self) -> str | None:
+        return None if self.status is None else f"{self.status // 100}xx"
+
+    def json(self) -> Any:
+        import json
+
+        return json.loads(self.body)
+
+
+def _describe(exc: requests.RequestException) -> tuple[str, str]:
+    text = str(exc)
+    lowered = text.lower()
+    if isinstance(exc, requests.exceptions.SSLError):
+        reason = "certificate verify failed" if "certificate" in lowered else "TLS handshake failed"
+        return "tls", f"TLS failure ({reason}); use --ca-bundle PATH or --insecure"
+    if isinstance(exc, requests.exceptions.Timeout):
+        return "timeout", "timed out"
+    if isinstance(exc, requests.exceptions.ConnectionError):
+        if "refused" in lowered:
+            return "unreachable", "connection refused"
+        if "name or service not known" in lowered or "nodename" in lowered or (
+            "failed to resolve" in lowered
+        ):
+            return "unreachable", "host name does not resolve"
+        if "reset" in lowered or "aborted" in lowered or "remotedisconnected" in lowered:
+            return "protocol", "connection reset before an answer"
+        return "unreachable", "cannot connect"
+    if isinstance(exc, requests.exceptions.InvalidURL | requests.exceptions.MissingSchema):
+        return "unreachable", f"invalid URL ({text})"
+    return "protocol", f"bad answer ({exc.__class__.__name__})"
+
+
+class DeliveryClient:
+    """Sends :class:`WireRequest` s over one keep-alive session and times each exchange."""
+
+    def __init__(self, *, timeout: float, verify: bool | str = True) -> None:
+        self.timeout = timeout
+        self.verify = verify
+        self._session = self._new_session()
+        self._lock = threading.Lock()
+
+    def _new_session(self, pool: int = 10) -> requests.Session:
+        session = requests.Session()
+        adapter = requests.adapters.HTTPAdapter(pool_connections=1, pool_maxsize=pool,
+                                                max_retries=0)
+        session.mount("http://", adapter)
+        session.mount("https://", adapter)
+        session.trust_env = False  # a proxy from the environment must not change what is sent
+        return session
+
+    def close(self) -> None:
+        self._session.close()
+
+    def send(self, request: WireRequest, *, timeout: float | None = None,
+             session: requests.Session | None = None) -> Exchange:
+        limit = self.timeout if timeout is None else timeout
+        started = time.perf_counter()
+        try:
+            response = (session or self._session).request(
+                request.method,
+                request.url,
+                headers=dict(request.headers),
+                data=request.body if request.method != "GET" else None,
+                timeout=limit,
+                allow_redirects=False,
+                verify=self.verify,
+            )
+            body = response.content
+        except requests.exceptions.Timeout:
+            return Exchange(request, elapsed=time.perf_counter() - started,
+                            error=f"no answer within {limit:g} s", error_kind="timeout")
+        except requests.RequestException as exc:
+            kind, reason = _describe(exc)
+            return Exchange(request, elapsed=time.perf_counter() - started, error=reason,
+                            error_kind=kind)
+        elapsed = time.perf_counter() - started
+        headers = {k: v for k, v in response.headers.items()}
+        if 300 <= response.status_code < 400:
+            location = response.headers.get("Location", "?")
+            return Exchange(request, response.status_code, headers, body, elapsed,
+                            error=f"redirected ({response.status_code} to {location}); "
+                            "platforms do not follow redirects: point at the final URL",
+                            error_kind="redirect")
+        return Exchange(request, response.status_code, headers, body, elapsed)
+
+    def send_together(self, requests_: Sequence[WireRequest]) -> list[Exchange]:
+        """Send every request at the same moment from its own thread (own connection)."""
+        barrier = threading.Barrier(len(requests_))
+        results: list[Exchange | None] = [None] * len(requests_)
+        sessions = [self._new_session(pool=1) for _ in requests_]
+
+        def worker(index: int) -> None:
+            try:
+                barrier.wait(timeout=10)
+            except threading.BrokenBarrierError:
+                pass
+            results[index] = self.send(requests_[index], session=sessions[index])
+
+        threads = [threading.Thread(target=worker, args=(i,), daemon=True)
+                   for i in range(len(requests_))]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        for session in sessions:
+            session.close()
+        return [r for r in results if r is not None]

@@ -1,0 +1,109 @@
+"""The bundled example payloads (package data ``hookproof.fixtures``)."""
+
+from __future__ import annotations
+
+import functools
+import json
+from dataclasses import dataclass
+from importlib import resources
+from importlib.resources.abc import Traversable
+from typing import Any
+
+import yaml
+
+from hookproof.encoding import decode_form
+
+
+@dataclass(frozen=True)
+class Example:
+    name: str
+    """File name, e.g. ``documented.form`` or ``minimal.json``."""
+    raw: bytes
+    """The file's bytes: a verbatim documented example is sent exactly so."""
+    payload: Any
+    """Parsed: a JSON value, or for a ``.form`` file the mapping of parameters."""
+
+    @property
+    def is_form_body(self) -> bool:
+        return self.name.endswith(".form")
+
+
+@dataclass(frozen=True)
+class InvalidExample(Example):
+    path: str = "$"
+    rule: str = ""
+
+
+def fixtures_root() -> Traversable:
+    return resources.files("hookproof.fixtures")
+
+
+def _read(file: Traversable) -> Example:
+    raw = file.read_bytes()
+    if file.name.endswith(".form"):
+        return Example(file.name, raw, decode_form(raw))
+    return Example(file.name, raw, json.loads(raw))
+
+
+def _folder(*parts: str) -> Traversable | None:
+    node = fixtures_root()
+    for part in parts:
+        node = node / part
+    return node if node.is_dir() else None
+
+
+@functools.cache
+def valid_examples(provider: str, subject: str, *, response: bool = False) -> tuple[Example, ...]:
+    """Valid examples of an event (or resource), or of its response contract."""
+    folder = _folder(provider, subject, *(["response"] if response else []), "valid")
+    if folder is None:
+        return ()
+    files = [f for f in folder.iterdir() if f.name.endswith((".json", ".form"))]
+    return tuple(_read(f) for f in sorted(files, key=lambda f: f.name))
+
+
+@functools.cache
+def invalid_examples(provider: str, subject: str, *,
+                     response: bool = False) -> tuple[InvalidExample, ...]:
+    """Invalid examples with the path and rule each must fail at."""
+    folder = _folder(provider, subject, *(["response"] if response else []), "invalid")
+    if folder is None:
+        return ()
+    expected_file = folder / "expected.yaml"
+    expected: dict[str, Any] = (
+        yaml.safe_load(expected_file.read_text(encoding="utf-8")) or {}
+        if expected_file.is_file() else {}
+    )
+    out: list[InvalidExample] = []
+    for file in sorted(folder.iterdir(), key=lambda f: f.name):
+        if not file.name.endswith((".json", ".form")):
+            continue
+        example = _read(file)
+        spec = expected.get(file.name) or {}
+        out.append(InvalidExample(example.name, example.raw, example.payload,
+                                  path=str(spec.get("path", "$")), rule=str(spec.get("rule", ""))))
+    return tuple(out)
+
+
+def example_named(provider: str, event: str, prefix: str) -> Example | None:
+    for example in valid_examples(provider, event):
+        if example.name.rsplit(".", 1)[0] == prefix:
+            return example
+    return None
+
+
+def documented_examples(provider: str, event: str) -> tuple[Example, ...]:
+    return tuple(e for e in valid_examples(provider, event) if e.name.startswith("documented"))
+
+
+def canonical_example(provider: str, event: str) -> Example:
+    """The example checks send by default: documented, else maximal, else minimal."""
+    for example in (*documented_examples(provider, event),
+                    example_named(provider, event, "maximal"),
+                    example_named(provider, event, "minimal")):
+        if example is not None:
+            return example
+    examples = valid_examples(provider, event)
+    if not examples:
+        raise LookupError(f"no valid example for {provider} {event}")
+    return examples[0]

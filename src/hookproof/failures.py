@@ -1,0 +1,172 @@
+"""Check failures a person can act on, carried as data and rendered as text.
+
+A failure says what was sent (the signature shown, the secret never), what came back, what
+was expected, where in the answer and in the contract it went wrong, and a ``curl`` line that
+sends the same bytes again.
+"""
+
+from __future__ import annotations
+
+import shlex
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Literal
+
+from hookproof.delivery import Exchange
+
+Severity = Literal["required", "recommended"]
+HEAD = 600
+
+
+def _head(body: bytes, limit: int = HEAD) -> str:
+    if not body:
+        return "(empty)"
+    text = body[:limit].decode("utf-8", "replace")
+    more = f"… ({len(body)} bytes)" if len(body) > limit else ""
+    return text + more
+
+
+def curl_line(exchange: Exchange, secret_env: str) -> str:
+    """A ``curl`` command sending the same request again.
+
+    It carries the signature that was computed, never the secret. A timestamped signature
+    goes stale: re-sign with ``hookproof send`` (the secret read from ``$secret_env``).
+    """
+    request = exchange.request
+    parts = ["curl", "-sS", "-i", "-X", request.method]
+    for name, value in request.headers.items():
+        parts += ["-H", f"{name}: {value}"]
+    if request.body:
+        parts += ["--data-binary", request.body.decode("utf-8", "replace")]
+    parts.append(request.url)
+    return " ".join(shlex.quote(p) for p in parts)
+
+
+def render_exchange(exchange: Exchange) -> list[str]:
+    request = exchange.request
+    lines = [f"sent:     {request.method} {request.url}"]
+    lines += [f"          {name}: {value}" for name, value in request.headers.items()]
+    lines.append(f"          body: {_head(request.body)}")
+    if exchange.error:
+        lines.append(f"got:      no usable answer after {exchange.elapsed:.3f} s: {exchange.error}")
+        return lines
+    lines.append(f"got:      HTTP {exchange.status} in {exchange.elapsed * 1000:.0f} ms")
+    for name in ("Content-Type", "Location", "Retry-After"):
+        for key, value in exchange.headers.items():
+            if key.lower() == name.lower():
+                lines.append(f"          {key}: {value}")
+    lines.append(f"          body: {_head(exchange.body)}")
+    return lines
+
+
+@dataclass(frozen=True)
+class Detail:
+    """One structured finding of a failed check."""
+
+    title: str
+    expected: str
+    got: str
+    json_path: str | None = None
+    schema_path: str | None = None
+
+
+class CheckFailure(AssertionError):
+    """A check of the suite failed; carries everything needed to report and reproduce it."""
+
+    def __init__(
+        self,
+        *,
+        check: str,
+        provider: str,
+        event: str | None,
+        severity: Severity,
+        title: str,
+        expected: str,
+        got: str,
+        exchanges: Sequence[Exchange] = (),
+        json_path: str | None = None,
+        schema_path: str | None = None,
+        details: Sequence[Detail] = (),
+        secret_env: str = "HOOKPROOF_SECRET",
+        hint: str | None = None,
+    ) -> None:
+        self.check = check
+        self.provider = provider
+        self.event = event
+        self.severity = severity
+        self.title = title
+        self.expected = expected
+        self.got = got
+        self.exchanges = tuple(exchanges)
+        self.json_path = json_path
+        self.schema_path = schema_path
+        self.details = tuple(details)
+        self.secret_env = secret_env
+        self.hint = hint
+        super().__init__(self.render())
+
+    @property
+    def reproduction(self) -> str | None:
+        return curl_line(self.exchanges[-1], self.secret_env) if self.exchanges else None
+
+    def render(self) -> str:
+        where = f"{self.provider} {self.event}" if self.event else self.provider
+        lines = [f"[{self.check}] {self.title} ({where}; {self.severity})"]
+        lines.append(f"expected: {self.expected}")
+        lines.append(f"got:      {self.got}")
+        if self.json_path:
+            lines.append(f"at:       {self.json_path}"
+                         + (f"  (contract: {self.schema_path})" if self.schema_path else ""))
+        for detail in self.details:
+            path = f" at {detail.json_path}" if detail.json_path else ""
+            lines.append(f"  - {detail.title}{path}: expected {detail.expected}, got {detail.got}")
+        if self.hint:
+            lines.append(f"hint:     {self.hint}")
+        if self.exchanges:
+            lines.append("")
+            lines.extend(render_exchange(self.exchanges[-1]))
+            lines.append("")
+            lines.append(f"reproduce (signature computed with ${self.secret_env}, not shown):")
+            lines.append(f"  {self.reproduction}")
+        return "\n".join(lines)
+
+    def as_dict(self) -> dict[str, object]:
+        exchange = self.exchanges[-1] if self.exchanges else None
+        return {
+            "check": self.check,
+            "provider": self.provider,
+            "event": self.event,
+            "severity": self.severity,
+            "title": self.title,
+            "expected": self.expected,
+            "got": self.got,
+            "json_path": self.json_path,
+            "schema_path": self.schema_path,
+            "details": [d.__dict__ for d in self.details],
+            "hint": self.hint,
+            "request": None if exchange is None else {
+                "method": exchange.request.method,
+                "url": exchange.request.url,
+                "headers": dict(exchange.request.headers),
+                "body_head": _head(exchange.request.body),
+            },
+            "response": None if exchange is None else {
+                "status": exchange.status,
+                "headers": dict(exchange.headers),
+                "body_head": _head(exchange.body) if exchange.answered else None,
+                "elapsed_ms": round(exchange.elapsed * 1000, 1),
+                "error": exchange.error,
+            },
+            "reproduction": self.reproduction,
+        }
+
+
+@dataclass
+class NotObserved(Exception):
+    """Part of a check could not be observed (no effects probe): reported, never passed."""
+
+    reason: str
+    exchanges: Sequence[Exchange] = field(default_factory=tuple)
+
+    def __str__(self) -> str:
+        return self.reason

@@ -1,0 +1,71 @@
+"""Reading payloads from files: a JSON document, a raw form body, or JSONL (one a line)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from hookproof.encoding import decode_form
+from hookproof.errors import InputError
+
+JSONL_SUFFIXES = (".jsonl", ".ndjson")
+
+
+@dataclass(frozen=True)
+class Record:
+    """One payload read from a file, or the reason it could not be read."""
+
+    source: str
+    line: int
+    payload: Any = None
+    problem: str | None = None
+
+
+def read_records(path: Path, encoding: str) -> Iterator[Record]:
+    """Yield the payloads of ``path`` for a provider of the given encoding (json or form).
+
+    A whole file that cannot be read raises InputError; a bad line of a JSONL file is yielded
+    as a record with a ``problem`` so that the rest of an archive is still checked.
+    """
+    name = str(path)
+    try:
+        raw = path.read_bytes()
+    except FileNotFoundError:
+        raise InputError(f"{name}: no such file") from None
+    except IsADirectoryError:
+        raise InputError(f"{name}: is a directory, not a file") from None
+    except OSError as exc:
+        raise InputError(f"{name}: cannot read ({exc.strerror})") from None
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        raise InputError(f"{name}: not UTF-8 text") from None
+    if path.suffix.lower() in JSONL_SUFFIXES:
+        yield from _jsonl(name, text)
+        return
+    stripped = text.strip()
+    if encoding == "form" and not stripped.startswith(("{", "[")):
+        try:
+            yield Record(name, 1, decode_form(stripped))
+        except InputError as exc:
+            raise InputError(f"{name}: {exc}") from None
+        return
+    try:
+        payload = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise InputError(f"{name}:{exc.lineno}: not JSON ({exc.msg})") from None
+    yield Record(name, 1, payload)
+
+
+def _jsonl(name: str, text: str) -> Iterator[Record]:
+    loads = json.loads
+    for number, line in enumerate(text.splitlines(), start=1):
+        if not line.strip():
+            continue
+        try:
+            yield Record(name, number, loads(line))
+        except json.JSONDecodeError as exc:
+            yield Record(name, number, problem=f"not JSON ({exc.msg})")

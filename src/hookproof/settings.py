@@ -1,0 +1,241 @@
+"""The suite's settings, each resolved in one place: command line > environment > ini > default.
+
+A bad value raises :class:`UsageError` naming where it came from, e.g.
+``--hookproof-budget (from environment variable HOOKPROOF_BUDGET): 'fast' is not a number``.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urlsplit
+
+from hookproof.errors import UsageError
+
+
+@dataclass(frozen=True)
+class Option:
+    """One setting: its command-line flag, ini key, environment variable and parser."""
+
+    dest: str
+    flag: str
+    ini: str
+    env: str | None
+    help: str
+    default: Any = None
+    kind: str = "string"  # string | bool | list | float | int
+    metavar: str | None = None
+    choices: tuple[str, ...] = ()
+
+
+OPTIONS: tuple[Option, ...] = (
+    Option("target_url", "--target-url", "hookproof_target_url", "HOOKPROOF_TARGET_URL",
+           "the receiver to test (http or https URL); without it the plugin stays out of the way",
+           metavar="URL"),
+    Option("provider", "--provider", "hookproof_provider", "HOOKPROOF_PROVIDER",
+           "the platform whose webhooks the receiver takes (see `hookproof list`)",
+           metavar="NAME"),
+    Option("secret_env", "--secret-env", "hookproof_secret_env", "HOOKPROOF_SECRET_ENV",
+           "name of the environment variable holding the signing secret",
+           default="HOOKPROOF_SECRET", metavar="VAR"),
+    Option("signing_url", "--signing-url", "hookproof_signing_url", "HOOKPROOF_SIGNING_URL",
+           "the public URL the platform signs, when a proxy sits in front of the target",
+           metavar="URL"),
+    Option("method", "--method", "hookproof_method", "HOOKPROOF_METHOD",
+           "HTTP method of deliveries, where the platform lets you choose "
+           "(twilio-conversations: GET or POST)", choices=("GET", "POST")),
+    Option("effects_url", "--effects-url", "hookproof_effects_url", "HOOKPROOF_EFFECTS_URL",
+           "effects probe: GET URL?key=<dedupe key> answering {\"count\": n}", metavar="URL"),
+    Option("events", "--events", "hookproof_events", "HOOKPROOF_EVENTS",
+           "only these events (comma-separated)", kind="list", metavar="E1,E2"),
+    Option("strict", "--hookproof-strict", "hookproof_strict", "HOOKPROOF_STRICT",
+           "recommended checks fail the run too", default=False, kind="bool"),
+    Option("expect", "--expect", "hookproof_expect", "HOOKPROOF_EXPECT",
+           "per-event expectation override, EVENT=4xx or EVENT=2xx,4xx (repeatable): "
+           "the receiver may rightly answer so to that event", kind="list",
+           metavar="EVENT=STATUS"),
+    Option("hook_urls", "--hook-url", "hookproof_hook_urls", "HOOKPROOF_HOOK_URLS",
+           "URL of one hook group, GROUP=URL (repeatable), e.g. crm=https://host/callbacks/crm",
+           kind="list", metavar="GROUP=URL"),
+    Option("ca_bundle", "--ca-bundle", "hookproof_ca_bundle", "HOOKPROOF_CA_BUNDLE",
+           "CA bundle (PEM) to verify a private TLS certificate", metavar="PATH"),
+    Option("insecure", "--insecure", "hookproof_insecure", "HOOKPROOF_INSECURE",
+           "do not verify the target's TLS certificate", default=False, kind="bool"),
+    Option("budget", "--hookproof-budget", "hookproof_budget", "HOOKPROOF_BUDGET",
+           "answer-time budget in seconds, tighter than the platform's (default: the "
+           "platform's own)", kind="float", metavar="SECONDS"),
+    Option("concurrency", "--hookproof-concurrency", "hookproof_concurrency",
+           "HOOKPROOF_CONCURRENCY", "how many copies of a delivery "
+           "idempotency.concurrent_duplicates sends at once", default=5, kind="int",
+           metavar="N"),
+)
+
+_TRUE = {"1", "true", "yes", "on"}
+_FALSE = {"0", "false", "no", "off", ""}
+
+
+@dataclass(frozen=True)
+class Settings:
+    target_url: str | None = None
+    provider: str | None = None
+    secret_env: str = "HOOKPROOF_SECRET"
+    signing_url: str | None = None
+    method: str | None = None
+    effects_url: str | None = None
+    events: tuple[str, ...] = ()
+    strict: bool = False
+    expect: Mapping[str, frozenset[str]] | None = None
+    hook_urls: Mapping[str, str] | None = None
+    ca_bundle: str | None = None
+    insecure: bool = False
+    budget: float | None = None
+    concurrency: int = 5
+
+    @property
+    def active(self) -> bool:
+        return self.target_url is not None
+
+    def secret(self) -> str:
+        """The signing secret, read from the environment variable named by ``secret_env``."""
+        value = os.environ.get(self.secret_env, "")
+        if not value:
+            raise UsageError(
+                f"the signing secret is not set: environment variable {self.secret_env} is "
+                f"{'empty' if self.secret_env in os.environ else 'unset'} (choose another "
+                "variable with --secret-env)"
+            )
+        return value
+
+
+Getter = Callable[[Option], Any]
+
+
+def _parse(option: Option, raw: Any, origin: str) -> Any:
+    where = f"{option.flag} (from {origin})"
+    if option.kind == "bool":
+        if isinstance(raw, bool):
+            return raw
+        text = str(raw).strip().lower()
+        if text in _TRUE:
+            return True
+        if text in _FALSE:
+            return False
+        raise UsageError(f"{where}: {raw!r} is not true or false")
+    if option.kind == "list":
+        items: list[str] = []
+        for chunk in (raw if isinstance(raw, list | tuple) else [raw]):
+            text = str(chunk)
+            # the environment and ini values carry several items in one string
+            separator = "\n" if "\n" in text else ","
+            if option.dest in ("hook_urls", "expect") and separator == ",":
+                items.extend(_split_pairs(text))
+            else:
+                items.extend(p.strip() for p in text.split(separator))
+        return tuple(i for i in items if i)
+    if option.kind in ("float", "int"):
+        try:
+            number = float(raw) if option.kind == "float" else int(raw)
+        except (TypeError, ValueError):
+            kind = "a number" if option.kind == "float" else "a whole number"
+            raise UsageError(f"{where}: {raw!r} is not {kind}") from None
+        if number <= 0:
+            raise UsageError(f"{where}: must be greater than 0, got {raw!r}")
+        return number
+    text = str(raw).strip()
+    if option.choices:
+        upper = text.upper()
+        if upper not in option.choices:
+            raise UsageError(f"{where}: {raw!r} is not one of {', '.join(option.choices)}")
+        return upper
+    return text
+
+
+def _split_pairs(text: str) -> list[str]:
+    """Split ``a=x,b=y`` where values may themselves hold commas only after an '='."""
+    items: list[str] = []
+    for part in text.split(","):
+        part = part.strip()
+        if not part:
+            continue
+        if "=" in part or not items:
+            items.append(part)
+        else:
+            items[-1] += "," + part
+    return items
+
+
+def _check_url(value: str, where: str) -> str:
+    parts = urlsplit(value)
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        raise UsageError(f"{where}: {value!r} is not an http:// or https:// URL")
+    return value
+
+
+def resolve_settings(
+    cli: Getter,
+    ini: Getter,
+    environ: Mapping[str, str] | None = None,
+) -> Settings:
+    """Resolve every option: command line > environment > ini > default.
+
+    ``cli`` and ``ini`` return None (or an empty list) where the option was not given.
+    """
+    environ = os.environ if environ is None else environ
+    values: dict[str, Any] = {}
+    origins: dict[str, str] = {}
+    for option in OPTIONS:
+        raw: Any = cli(option)
+        origin = f"command line {option.flag}"
+        if raw in (None, [], ()):
+            raw, origin = None, ""
+            if option.env and environ.get(option.env, "") != "":
+                raw, origin = environ[option.env], f"environment variable {option.env}"
+            else:
+                from_ini = ini(option)
+                if from_ini not in (None, "", [], ()):
+                    raw, origin = from_ini, f"ini option {option.ini}"
+        if raw is None:
+            values[option.dest] = option.default
+            continue
+        values[option.dest] = _parse(option, raw, origin)
+        origins[option.dest] = origin
+
+    for dest in ("target_url", "signing_url", "effects_url"):
+        if values[dest]:
+            _check_url(values[dest], f"--{dest.replace('_', '-')} (from {origins[dest]})")
+    values["hook_urls"] = _pairs(values["hook_urls"] or (), "--hook-url", origins, "hook_urls",
+                                 check_url=True)
+    values["expect"] = {
+        event: _statuses(status, origins.get("expect", ""))
+        for event, status in _pairs(values["expect"] or (), "--expect", origins,
+                                    "expect").items()
+    }
+    values["events"] = tuple(values["events"] or ())
+    if values["target_url"] and not values["provider"]:
+        raise UsageError("--target-url needs --provider (see `hookproof list` for the names)")
+    return Settings(**values)
+
+
+def _pairs(items: Sequence[str], flag: str, origins: Mapping[str, str], dest: str,
+           *, check_url: bool = False) -> dict[str, str]:
+    pairs: dict[str, str] = {}
+    for item in items:
+        name, sep, value = item.partition("=")
+        if not sep or not name.strip() or not value.strip():
+            raise UsageError(f"{flag} (from {origins.get(dest, '?')}): {item!r} is not NAME=VALUE")
+        if check_url:
+            _check_url(value.strip(), f"{flag} (from {origins.get(dest, '?')})")
+        pairs[name.strip()] = value.strip()
+    return pairs
+
+
+def _statuses(text: str, origin: str) -> frozenset[str]:
+    classes = frozenset(s.strip().lower() for s in text.replace("|", ",").split(","))
+    unknown = classes - {"2xx", "4xx"}
+    if unknown or not classes:
+        raise UsageError(
+            f"--expect (from {origin}): {text!r}: a status class list like 4xx or 2xx,4xx"
+        )
+    return classes

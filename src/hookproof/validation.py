@@ -1,0 +1,314 @@
+"""Validate payloads against the contracts, keeping errors and drift apart.
+
+* An **error** breaks a documented rule: a required field missing, a wrong type, a pattern,
+  a format, a constant.
+* **Drift** is what a platform may legitimately start sending: a field the contract does not
+  know, or a value outside a closed enum. Receivers must tolerate it; a team validating
+  captured traffic wants to see it, apart from errors.
+
+Contracts on disk tolerate unknown fields. Validation uses a *strict* copy of every schema in
+which each documented object (one with ``properties`` and no ``additionalProperties`` of its
+own) gets ``unevaluatedProperties: false``; what that flags, and every ``enum`` failure, is
+drift. The strict copy is checked first by the Rust-backed ``jsonschema_rs`` (fast, yes/no);
+only a payload that fails is explained by ``jsonschema``, whose errors carry paths.
+"""
+
+from __future__ import annotations
+
+import ast
+import copy
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any, Literal, Protocol
+
+import referencing
+from jsonschema import Draft202012Validator, FormatChecker, ValidationError
+from referencing.jsonschema import DRAFT202012
+
+from hookproof.catalogue import Catalogue, Provider, load_catalogue
+from hookproof.errors import InputError
+from hookproof.formats import FORMATS
+
+FindingKind = Literal["error", "drift"]
+
+# Keywords whose values are subschemas (dict) or lists of subschemas.
+_SCHEMA_VALUED = ("additionalProperties", "unevaluatedProperties", "items", "contains", "not",
+                  "if", "then", "else", "propertyNames", "contentSchema", "unevaluatedItems")
+_SCHEMA_LISTS = ("allOf", "anyOf", "oneOf", "prefixItems")
+_SCHEMA_MAPS = ("properties", "patternProperties", "$defs", "dependentSchemas")
+
+_IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+_EXTRA_KEYS = re.compile(r"\((.*) (?:was|were) unexpected\)$", re.DOTALL)
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One thing wrong (``error``) or new (``drift``) in a payload."""
+
+    kind: FindingKind
+    path: str
+    """Where, as a JSON path: ``$.data.contact.id``, ``$['MessagingBinding.Address'][1]``."""
+    message: str
+    keyword: str
+    """The JSON Schema keyword that flagged it (``required``, ``enum``, ``unevaluatedProperties``)."""
+    schema_path: str
+    """Where in the contract the rule is: ``properties/data/required``."""
+
+    def __str__(self) -> str:
+        return f"{self.path}: {self.message}"
+
+
+@dataclass(frozen=True)
+class ValidationResult:
+    errors: tuple[Finding, ...] = ()
+    drift: tuple[Finding, ...] = ()
+
+    @property
+    def ok(self) -> bool:
+        """No documented rule is broken (drift may still be present)."""
+        return not self.errors
+
+
+def json_path(parts: Iterable[object]) -> str:
+    """Render a path as ``$.name['Dotted.Key'][0]``."""
+    out = ["$"]
+    for part in parts:
+        if isinstance(part, int):
+            out.append(f"[{part}]")
+        elif isinstance(part, str) and _IDENTIFIER.match(part):
+            out.append(f".{part}")
+        else:
+            out.append(f"[{str(part)!r}]")
+    return "".join(out)
+
+
+def strictify(schema: Any) -> Any:
+    """A copy of ``schema`` in which every documented object rejects unknown keys."""
+    result = copy.deepcopy(schema)
+    _strictify_in_place(result)
+    return result
+
+
+def _strictify_in_place(node: Any) -> None:
+    if not isinstance(node, dict):
+        return
+    if (
+        "properties" in node
+        and "additionalProperties" not in node
+        and "unevaluatedProperties" not in node
+    ):
+        node["unevaluatedProperties"] = False
+    for key in _SCHEMA_VALUED:
+        if key in node:
+            _strictify_in_place(node[key])
+    for key in _SCHEMA_LISTS:
+        for sub in node.get(key) or ():
+            _strictify_in_place(sub)
+    for key in _SCHEMA_MAPS:
+        for sub in (node.get(key) or {}).values():
+            _strictify_in_place(sub)
+
+
+def _format_checker() -> FormatChecker:
+    checker = FormatChecker(formats=())
+    for name, function in FORMATS.items():
+        checker.checks(name)(function)
+    return checker
+
+
+def _extra_keys(message: str) -> list[str]:
+    match = _EXTRA_KEYS.search(message)
+    if match is None:
+        return []
+    try:
+        keys = ast.literal_eval(f"[{match.group(1)}]")
+    except (ValueError, SyntaxError):
+        return []
+    return [str(k) for k in keys]
+
+
+def _classify(error: ValidationError) -> list[Finding]:
+    keyword = str(error.validator)
+    path = list(error.absolute_path)
+    schema_path = "/".join(str(p) for p in error.absolute_schema_path)
+    if keyword == "unevaluatedProperties":
+        keys = _extra_keys(error.message) or ["?"]
+        return [
+            Finding("drift", json_path([*path, key]), f"unknown field {key!r}", keyword, schema_path)
+            for key in keys
+        ]
+    if keyword == "additionalProperties":
+        keys = _extra_keys(error.message) or ["?"]
+        return [
+            Finding("error", json_path([*path, key]), f"{key!r} is not allowed here", keyword,
+                    schema_path)
+            for key in keys
+        ]
+    if keyword == "enum":
+        allowed = ", ".join(repr(v) for v in error.validator_value)
+        return [
+            Finding("drift", json_path(path), f"undocumented value {error.instance!r} "
+                    f"(documented: {allowed})", keyword, schema_path)
+        ]
+    if keyword == "required":
+        instance = error.instance if isinstance(error.instance, Mapping) else {}
+        missing = [k for k in error.validator_value if k not in instance]
+        return [
+            Finding("error", json_path([*path, key]), f"required field {key!r} is missing",
+                    keyword, schema_path)
+            for key in missing
+        ]
+    return [Finding("error", json_path(path), error.message, keyword, schema_path)]
+
+
+class _YesNo(Protocol):
+    def is_valid(self, instance: Any) -> bool: ...
+
+
+class ContractValidator:
+    """Validates instances against one contract (schema URI) of a catalogue."""
+
+    def __init__(self, engine: ValidationEngine, uri: str) -> None:
+        self.uri = uri
+        schema = engine.strict_schemas[uri]
+        self._explainer = Draft202012Validator(
+            schema, registry=engine.strict_registry, format_checker=engine.format_checker
+        )
+        self._fast: _YesNo | None = engine.fast_validator(schema)
+
+    def is_clean(self, instance: Any) -> bool:
+        """True when the instance has neither errors nor drift (the fast path)."""
+        if self._fast is not None:
+            return self._fast.is_valid(instance)
+        return bool(self._explainer.is_valid(instance))
+
+    def validate(self, instance: Any) -> ValidationResult:
+        if self.is_clean(instance):
+            return ValidationResult()
+        findings: list[Finding] = []
+        seen: set[tuple[str, str, str]] = set()
+        for error in self._explainer.iter_errors(instance):
+            for finding in _classify(error):
+                key = (finding.kind, finding.path, finding.message)
+                if key not in seen:
+                    seen.add(key)
+                    findings.append(finding)
+        findings.sort(key=lambda f: (f.path, f.keyword))
+        return ValidationResult(
+            errors=tuple(f for f in findings if f.kind == "error"),
+            drift=tuple(f for f in findings if f.kind == "drift"),
+        )
+
+
+class ValidationEngine:
+    """Strict copies of a catalogue's schemas and validators compiled from them, cached."""
+
+    def __init__(self, catalogue: Catalogue, *, fast: bool = True) -> None:
+        self.catalogue = catalogue
+        self.strict_schemas = {uri: strictify(s) for uri, s in catalogue.schemas.items()}
+        self.strict_registry: referencing.Registry[Any] = catalogue.registry.with_resources(
+            (uri, DRAFT202012.create_resource(s)) for uri, s in self.strict_schemas.items()
+        )
+        self.format_checker = _format_checker()
+        self._rs_registry: Any = None
+        self._use_fast = fast
+        self._validators: dict[str, ContractValidator] = {}
+
+    def fast_validator(self, schema: Any) -> _YesNo | None:
+        if not self._use_fast:
+            return None
+        try:
+            import jsonschema_rs
+        except ImportError:  # the fast path is an optimisation; jsonschema alone is correct
+            return None
+        if self._rs_registry is None:
+            self._rs_registry = jsonschema_rs.Registry(list(self.strict_schemas.items()))
+        validator: _YesNo = jsonschema_rs.Draft202012Validator(
+            schema,
+            registry=self._rs_registry,
+            formats=FORMATS,
+            validate_formats=True,
+            ignore_unknown_formats=False,
+        )
+        return validator
+
+    def validator(self, uri: str) -> ContractValidator:
+        validator = self._validators.get(uri)
+        if validator is None:
+            validator = self._validators[uri] = ContractValidator(self, uri)
+        return validator
+
+
+_ENGINES: dict[int, ValidationEngine] = {}
+
+
+def engine_for(catalogue: Catalogue | None = None) -> ValidationEngine:
+    """The cached validation engine of ``catalogue`` (default: the bundled one)."""
+    catalogue = catalogue or load_catalogue()
+    engine = _ENGINES.get(id(catalogue))
+    if engine is None or engine.catalogue is not catalogue:
+        engine = _ENGINES[id(catalogue)] = ValidationEngine(catalogue)
+    return engine
+
+
+def resolve_event(provider: Provider, payload: object, event: str | None = None) -> str:
+    """The event a payload is: ``event`` if given, else the name the platform put in it."""
+    if event is not None:
+        provider.event(event)  # raises UnknownEventError with the known names
+        return event
+    inferred = provider.event_name_of(payload)
+    if inferred is None:
+        where = ", ".join(provider.event_fields) or "nowhere"
+        raise InputError(
+            f"cannot tell which {provider.id} event this is (looked in: {where}); "
+            "give --event"
+        )
+    provider.event(inferred)
+    return inferred
+
+
+def validate(
+    payload: object,
+    *,
+    provider: str,
+    event: str | None = None,
+    catalogue: Catalogue | None = None,
+) -> ValidationResult:
+    """Validate one request payload of ``provider`` against its event's contract.
+
+    ``event`` is inferred from the payload where the platform puts its name there. Form
+    payloads are given as a mapping of parameters (a repeated key as a list of strings).
+    """
+    engine = engine_for(catalogue)
+    spec = engine.catalogue.provider(provider)
+    name = resolve_event(spec, payload, event)
+    return engine.validator(spec.event(name).request).validate(payload)
+
+
+def validate_response(
+    body: object,
+    *,
+    provider: str,
+    event: str,
+    catalogue: Catalogue | None = None,
+) -> ValidationResult:
+    """Validate the JSON answer of a response-bearing hook against its response contract."""
+    engine = engine_for(catalogue)
+    spec = engine.catalogue.provider(provider).event(event)
+    if spec.response is None:
+        raise InputError(f"{provider} {event} bears no response contract")
+    return engine.validator(spec.response).validate(body)
+
+
+def validate_resource(
+    document: object,
+    *,
+    provider: str,
+    resource: str,
+    catalogue: Catalogue | None = None,
+) -> ValidationResult:
+    """Validate a documented REST resource (e.g. Twilio's Webhook Configuration)."""
+    engine = engine_for(catalogue)
+    spec = engine.catalogue.provider(provider).resource(resource)
+    return engine.validator(spec.schema).validate(document)

@@ -1,0 +1,923 @@
+"""Machine-readable signing vectors for receiver authors, in any language.
+
+``vectors_for(provider)`` returns a JSON-serialisable document::
+
+    {"provider", "scheme", "signature", "encoding", "tolerance", "future_tolerance", "notes",
+     "vectors": [{"id", "description", "expect", "reason", "secret", "algorithm"?, "method", "url",
+                  "headers", "body", "now", "signing_string"}, ...]}
+
+* ``expect`` is ``"accept"`` or ``"reject"``; ``reason`` is the :class:`hookproof.signing.Verdict`
+  reason hookproof's own verifier gives (``"ok"`` for accepted vectors).
+* ``url`` is the URL the request is sent to; a receiver behind no proxy rebuilds exactly this.
+* ``body`` is the raw body as text (UTF-8); ``now`` is the frozen clock to verify with (``null``
+  for schemes without a timestamp). Verify with ``tolerance``/``future_tolerance`` seconds.
+* ``signing_string`` is the exact text that was HMAC'd, for accepted vectors (``null`` otherwise).
+
+Every vector is *generated* here with :mod:`hookproof.signing`; ``tests/test_vectors.py`` checks the
+generated values against the ones published in the provider reference. The secrets are the
+documented test secrets.
+Run ``python -m hookproof.vectors <provider>`` to print one document.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Callable
+from typing import Any, Final
+from urllib.parse import urlencode
+
+from hookproof.signing import Reason, Scheme, WireRequest, operator_signature, scheme_for
+
+__all__ = ["PROVIDERS", "SIGNATURES", "vectors_for"]
+
+#: The manifest ``signature`` mapping and body encoding of each provider.
+SIGNATURES: Final[dict[str, tuple[dict[str, Any], str]]] = {
+    "twilio-conversations": (
+        {"scheme": "twilio", "header": "X-Twilio-Signature", "algorithm": "HMAC-SHA1"},
+        "form",
+    ),
+    "twilio-orchestrator": (
+        {
+            "scheme": "twilio",
+            "header": "X-Twilio-Signature",
+            "algorithm": "HMAC-SHA1",
+            "body_hash": True,
+        },
+        "json",
+    ),
+    "twilio-frontline": (
+        {"scheme": "twilio", "header": "X-Twilio-Signature", "algorithm": "HMAC-SHA1"},
+        "form",
+    ),
+    "varda": ({"scheme": "varda", "header": "X-Varda-Signature"}, "json"),
+    "operator": (
+        {"scheme": "operator", "header": "X-Signature", "timestamp_header": "X-Timestamp"},
+        "json",
+    ),
+    "custom": ({"scheme": "standard-webhooks"}, "json"),
+}
+
+#: Replay windows (stale, future) in seconds; ``None``: no timestamp is signed.
+_WINDOWS: Final[dict[str, tuple[int | None, int | None]]] = {
+    "twilio-conversations": (None, None),
+    "twilio-orchestrator": (None, None),
+    "twilio-frontline": (None, None),
+    "varda": (300, 300),
+    "operator": (30, 30),
+    "custom": (300, 300),
+}
+
+PROVIDERS: Final = tuple(SIGNATURES)
+
+_FORM: Final = "application/x-www-form-urlencoded; charset=utf-8"
+_JSON: Final = "application/json"
+_TOKEN: Final = "12345"
+_SHARED_KEY: Final = "sharedkey_test_secret"
+
+
+def _scheme(provider: str, algorithm: str | None = None) -> Scheme:
+    signature, encoding = SIGNATURES[provider]
+    if algorithm is not None:
+        signature = {**signature, "algorithm": algorithm}
+    return scheme_for(signature, encoding=encoding)
+
+
+def _entry(
+    vid: str,
+    description: str,
+    request: WireRequest,
+    secret: str,
+    *,
+    expect: str = "accept",
+    reason: Reason = "ok",
+    now: int | None = None,
+    signing_string: bytes | None = None,
+    algorithm: str | None = None,
+) -> dict[str, Any]:
+    entry: dict[str, Any] = {
+        "id": vid,
+        "description": description,
+        "expect": expect,
+        "reason": reason,
+        "secret": secret,
+    }
+    if algorithm is not None:
+        entry["algorithm"] = algorithm
+    entry.update(
+        {
+            "method": request.method,
+            "url": request.url,
+            "headers": dict(request.headers),
+            "body": request.body.decode("utf-8"),
+            "now": now,
+            "signing_string": None if signing_string is None else signing_string.decode("utf-8"),
+        }
+    )
+    return entry
+
+
+def _port(url: str) -> str:
+    """``https://host/...`` -> ``https://host:443/...`` (the form Twilio sometimes signs)."""
+    scheme, _, rest = url.partition("://")
+    host, slash, path = rest.partition("/")
+    return f"{scheme}://{host}:{443 if scheme == 'https' else 80}{slash}{path}"
+
+
+# --------------------------------------------------------------------------------------------------
+# Twilio
+# --------------------------------------------------------------------------------------------------
+
+
+def _twilio(
+    provider: str,
+    vid: str,
+    description: str,
+    *,
+    url: str,
+    body: str = "",
+    method: str = "POST",
+    secret: str = _TOKEN,
+    algorithm: str = "HMAC-SHA1",
+    signing_url: str | None = None,
+) -> tuple[dict[str, Any], WireRequest]:
+    """A positive Twilio vector, plus the signed request for deriving negative ones."""
+    scheme = _scheme(provider, algorithm)
+    encoding = SIGNATURES[provider][1]
+    headers = {} if method == "GET" else {"Content-Type": _FORM if encoding == "form" else _JSON}
+    request = WireRequest(method, url, headers, body.encode("utf-8"))
+    signed = scheme.sign(request, secret, now=0, signing_url=signing_url)
+    content = scheme.signed_content(request, now=0, signing_url=signing_url)
+    entry = _entry(vid, description, signed, secret, signing_string=content, algorithm=algorithm)
+    return entry, signed
+
+
+def _reject(
+    vid: str,
+    description: str,
+    request: WireRequest,
+    secret: str,
+    reason: Reason,
+    *,
+    now: int | None = None,
+    algorithm: str | None = None,
+) -> dict[str, Any]:
+    return _entry(
+        vid,
+        description,
+        request,
+        secret,
+        expect="reject",
+        reason=reason,
+        now=now,
+        algorithm=algorithm,
+    )
+
+
+def _form(*pairs: tuple[str, str]) -> str:
+    return urlencode(pairs)
+
+
+_TC_V1_PARAMS: Final = (
+    ("CallSid", "CA1234567890ABCDE"),
+    ("Caller", "+14158675310"),
+    ("Digits", "1234"),
+    ("From", "+14158675310"),
+    ("To", "+18005551212"),
+)
+_TC_V2_PARAMS: Final = (
+    ("CallSid", "CA1234567890ABCDE"),
+    ("Caller", "+14158675309"),
+    ("Digits", "1234"),
+    ("From", "+14158675309"),
+    ("To", "+18005551212"),
+)
+TC_V3_BODY: Final = (
+    "EventType=onMessageAdd&ConversationSid=CH0123456789abcdef0123456789abcdef"
+    "&Body=Hello+w%C3%B6rld+%2B+caf%C3%A9&Author=alice"
+    "&ParticipantSid=MB0123456789abcdef0123456789abcdef&Attributes=%7B%7D"
+    "&AccountSid=AC0123456789abcdef0123456789abcdef&Source=SDK&ClientIdentity=alice&RetryCount=0"
+)
+TC_V4_BODY: Final = (
+    "AccountSid=AC0123456789abcdef0123456789abcdef&Attributes=%7B%7D"
+    "&ChatServiceSid=IS0123456789abcdef0123456789abcdef&EventType=onConversationAdd"
+    "&MessageBody=hi+all&MessagingBinding.Address=%2B15555550101"
+    "&MessagingBinding.Address=%2B15555550100&MessagingBinding.AuthorAddress=%2B15555550100"
+    "&MessagingServiceSid=MG0123456789abcdef0123456789abcdef&RetryCount=0&Source=SMS"
+    "&State=initializing"
+)
+TC_V5_URL: Final = (
+    "https://example.com/hooks/twilio?AccountSid=AC0123456789abcdef0123456789abcdef"
+    "&EventType=onConversationStateUpdated&ConversationSid=CH0123456789abcdef0123456789abcdef"
+    "&StateFrom=active&StateTo=inactive&Reason=TIMER&StateUpdated=2026-03-31T16%3A32%3A51.111Z"
+    "&RetryCount=0"
+)
+_TC_V3_URL: Final = "https://example.com/hooks/twilio"
+_TC_V4_URL: Final = "https://example.com/hooks/twilio/pre"
+
+
+def _tc_v4(provider: str, vid: str, note: str) -> list[dict[str, Any]]:
+    description = (
+        "Group MMS onConversationAdd: MessagingBinding.Address repeated, values not sorted on the "
+        "wire; the signing string sorts them" + note
+    )
+    plain, _ = _twilio(provider, vid, description, url=_TC_V4_URL, body=TC_V4_BODY)
+    port, _ = _twilio(
+        provider,
+        f"{vid}-port",
+        f"{vid} signed over {_port(_TC_V4_URL)}, sent to {_TC_V4_URL}: accept",
+        url=_TC_V4_URL,
+        body=TC_V4_BODY,
+        signing_url=_port(_TC_V4_URL),
+    )
+    return [plain, port]
+
+
+def _twilio_conversations() -> list[dict[str, Any]]:
+    p = "twilio-conversations"
+    out: list[dict[str, Any]] = []
+    for vid, url, params, what in (
+        (
+            "TC-V1",
+            "https://example.com/myapp.php?foo=1&bar=2",
+            _TC_V1_PARAMS,
+            "Twilio documentation example",
+        ),
+        (
+            "TC-V2",
+            "https://mycompany.com/myapp.php?foo=1&bar=2",
+            _TC_V2_PARAMS,
+            "twilio-python / twilio-node SDK test vector",
+        ),
+    ):
+        entry, _ = _twilio(p, vid, f"{what} (form POST)", url=url, body=_form(*params))
+        out.append(entry)
+        entry, _ = _twilio(
+            p,
+            f"{vid}-port",
+            f"{vid} signed over {_port(url)}, sent to {url}: the receiver must try both forms",
+            url=url,
+            body=_form(*params),
+            signing_url=_port(url),
+        )
+        out.append(entry)
+    v3, v3_signed = _twilio(
+        p,
+        "TC-V3",
+        "onMessageAdd: values with spaces, '+' and non-ASCII; the signed Body is the decoded "
+        "'Hello wörld + café'",
+        url=_TC_V3_URL,
+        body=TC_V3_BODY,
+    )
+    out.append(v3)
+    out.append(
+        _twilio(
+            p,
+            "TC-V3-port",
+            f"TC-V3 signed over {_port(_TC_V3_URL)}, sent to {_TC_V3_URL}: accept",
+            url=_TC_V3_URL,
+            body=TC_V3_BODY,
+            signing_url=_port(_TC_V3_URL),
+        )[0]
+    )
+    out.extend(_tc_v4(p, "TC-V4", ""))
+    out.append(
+        _twilio(
+            p,
+            "TC-V5",
+            "onConversationStateUpdated delivered with GET: the signing string is the URL alone",
+            url=TC_V5_URL,
+            method="GET",
+        )[0]
+    )
+    out.append(
+        _twilio(
+            p,
+            "TC-V6",
+            "SharedKey variant (hookproof emulation): HMAC-SHA256 keyed with the UTF-8 SharedKey "
+            "secret over the TC-V3 signing string, Base64 in X-Twilio-Signature",
+            url=_TC_V3_URL,
+            body=TC_V3_BODY,
+            secret=_SHARED_KEY,
+            algorithm="HMAC-SHA256",
+        )[0]
+    )
+    # Negative cases derived from TC-V3 (twilio-conversations.md §3).
+    out.append(
+        _reject(
+            "TC-V3-missing",
+            "TC-V3 with X-Twilio-Signature removed",
+            v3_signed.without_headers("X-Twilio-Signature"),
+            _TOKEN,
+            "missing",
+        )
+    )
+    wrong = _scheme(p).sign(v3_signed, "54321", now=0)
+    out.append(
+        _reject(
+            "TC-V3-wrong-secret",
+            "TC-V3 signed with token 54321; the receiver's token is 12345",
+            wrong,
+            _TOKEN,
+            "mismatch",
+        )
+    )
+    out.append(
+        _reject(
+            "TC-V3-tampered-body",
+            "TC-V3 with Body changed after signing",
+            v3_signed.with_body(TC_V3_BODY.replace("Body=Hello+w", "Body=Goodbye+w").encode()),
+            _TOKEN,
+            "mismatch",
+        )
+    )
+    other = _scheme(p).sign(v3_signed, _TOKEN, now=0, signing_url="https://example.com/hooks/other")
+    out.append(
+        _reject(
+            "TC-V3-tampered-url",
+            f"TC-V3 signed for https://example.com/hooks/other, sent to {_TC_V3_URL}",
+            other,
+            _TOKEN,
+            "mismatch",
+        )
+    )
+    return out
+
+
+# --------------------------------------------------------------------------------------------------
+
+
+_TO_V1_BODY: Final = (
+    '{"eventType":"CONVERSATION_CREATED","timestamp":"2026-01-01T00:00:00Z","data":{}}'
+)
+_TO_V1_URL: Final = "https://example.com/webhooks/co"
+_TO_V2_BODY: Final = '{"property": "value", "boolean": true}'
+_TO_V3_BODY: Final = '{"CallSid":"CA1234567890ABCDE","Caller":"+12349013030"}'
+
+
+def _twilio_orchestrator() -> list[dict[str, Any]]:
+    p = "twilio-orchestrator"
+    out: list[dict[str, Any]] = []
+    v1, v1_signed = _twilio(
+        p,
+        "TO-V1",
+        "Orchestrator-shaped JSON body; the URL carries bodySHA256 and is signed alone",
+        url=_TO_V1_URL,
+        body=_TO_V1_BODY,
+    )
+    out.append(v1)
+    out.append(
+        _twilio(
+            p,
+            "TO-V1-port",
+            f"TO-V1 signed over {_port(_TO_V1_URL)}?bodySHA256=…, sent without the port: accept",
+            url=_TO_V1_URL,
+            body=_TO_V1_BODY,
+            signing_url=_port(_TO_V1_URL),
+        )[0]
+    )
+    foo_bar = "https://mycompany.com/myapp.php?foo=1&bar=2"
+    out.append(
+        _twilio(
+            p,
+            "TO-V2a",
+            "twilio-node SDK vector: query foo=1&bar=2 then bodySHA256",
+            url=foo_bar,
+            body=_TO_V2_BODY,
+        )[0]
+    )
+    out.append(
+        _twilio(
+            p,
+            "TO-V2b",
+            "twilio-node SDK vector: bodySHA256 is the only query parameter",
+            url="https://mycompany.com/myapp.php",
+            body=_TO_V2_BODY,
+        )[0]
+    )
+    out.append(
+        _twilio(
+            p,
+            "TO-V2c",
+            "twilio-node SDK vector with body {}: the published value is signed over the URL with "
+            ":443 and the request is sent without it (a port-variant vector)",
+            url=foo_bar,
+            body="{}",
+            signing_url=_port(foo_bar),
+        )[0]
+    )
+    out.append(
+        _twilio(
+            p,
+            "TO-V2c-noport",
+            "TO-V2c signed over the URL without the port",
+            url=foo_bar,
+            body="{}",
+        )[0]
+    )
+    v3, v3_signed = _twilio(
+        p,
+        "TO-V3",
+        "Twilio documentation body (body-hash vector only): bodySHA256 is the documented hash; "
+        "the documented signature's token is unpublished, so this one is signed with 12345",
+        url="https://example.com/myapp",
+        body=_TO_V3_BODY,
+    )
+    out.append(v3)
+    out.append(
+        _twilio(
+            p,
+            "TO-V4",
+            "SharedKey variant (hookproof emulation): HMAC-SHA256 over the TO-V1 signed URL",
+            url=_TO_V1_URL,
+            body=_TO_V1_BODY,
+            secret=_SHARED_KEY,
+            algorithm="HMAC-SHA256",
+        )[0]
+    )
+    out.append(
+        _reject(
+            "TO-V1-missing",
+            "TO-V1 with X-Twilio-Signature removed",
+            v1_signed.without_headers("X-Twilio-Signature"),
+            _TOKEN,
+            "missing",
+        )
+    )
+    out.append(
+        _reject(
+            "TO-V1-body-hash",
+            "TO-V1 with a valid URL signature, but the body no longer matches bodySHA256",
+            v1_signed.with_body(_TO_V1_BODY.replace("CREATED", "UPDATED").encode()),
+            _TOKEN,
+            "body-hash",
+        )
+    )
+    out.append(
+        _reject(
+            "TO-V3-body-hash",
+            "TO-V3 with the body re-serialised (spaces added) after hashing and signing",
+            v3_signed.with_body(_TO_V3_BODY.replace(",", ", ").encode()),
+            _TOKEN,
+            "body-hash",
+        )
+    )
+    other = _scheme(p).sign(
+        WireRequest("POST", _TO_V1_URL, {"Content-Type": _JSON}, _TO_V1_BODY.encode()),
+        _TOKEN,
+        now=0,
+        signing_url="https://example.com/webhooks/other",
+    )
+    out.append(
+        _reject(
+            "TO-V1-tampered-url",
+            f"TO-V1 signed for https://example.com/webhooks/other, sent to {_TO_V1_URL}",
+            other,
+            _TOKEN,
+            "mismatch",
+        )
+    )
+    return out
+
+
+# --------------------------------------------------------------------------------------------------
+
+
+_TF_V1_BODY: Final = "PageSize=30&Worker=alice%40example.com&Location=GetCustomersList"
+_TF_V2_BODY: Final = (
+    "Location=GetProxyAddress&Worker=alice%40example.com&CustomerId=42&ChannelType=whatsapp"
+    "&ChannelValue=whatsapp%3A%2B15555550123"
+)
+
+
+def _twilio_frontline() -> list[dict[str, Any]]:
+    p = "twilio-frontline"
+    out: list[dict[str, Any]] = []
+    for vid, url, body, what in (
+        ("TF-V1", "https://example.com/frontline/crm", _TF_V1_BODY, "CRM GetCustomersList"),
+        (
+            "TF-V2",
+            "https://example.com/frontline/outgoing",
+            _TF_V2_BODY,
+            "Outgoing GetProxyAddress",
+        ),
+    ):
+        out.append(_twilio(p, vid, f"{what} callback (form POST)", url=url, body=body)[0])
+        out.append(
+            _twilio(
+                p,
+                f"{vid}-port",
+                f"{vid} signed over {_port(url)}, sent to {url}: accept",
+                url=url,
+                body=body,
+                signing_url=_port(url),
+            )[0]
+        )
+    out.extend(_tc_v4(p, "TC-V4", " (TF-V3: twilio-conversations TC-V4 applies unchanged)"))
+    return out
+
+
+# --------------------------------------------------------------------------------------------------
+# Varda
+# --------------------------------------------------------------------------------------------------
+
+_VARDA_SECRET: Final = "varda_test_secret"
+_VARDA_T: Final = 1711411200
+_VARDA_BODY: Final = (
+    '{"event":"conversation.closed","timestamp":"2024-03-26T00:00:00Z",'
+    '"data":{"id":123,"status":"closed"}}'
+)
+_VARDA_URL: Final = "https://example.com/hooks/varda"
+
+
+def _signed(
+    scheme: Scheme,
+    request: WireRequest,
+    secret: str,
+    now: int,
+) -> tuple[WireRequest, bytes]:
+    return scheme.sign(request, secret, now=now), scheme.signed_content(request, now=now)
+
+
+def _varda() -> list[dict[str, Any]]:
+    scheme = _scheme("varda")
+    base = WireRequest(
+        "POST",
+        _VARDA_URL,
+        {"Content-Type": _JSON, "X-Varda-Event": "conversation.closed", "X-Varda-Delivery": "d-1"},
+        _VARDA_BODY.encode(),
+    )
+    s = _VARDA_SECRET
+    t = _VARDA_T
+    signed, content = _signed(scheme, base, s, t)
+    resolved = base.with_body(_VARDA_BODY.replace('"closed"}', '"resolved"}').encode())
+    signed_resolved, content_resolved = _signed(scheme, resolved, s, t)
+    signed_next, content_next = _signed(scheme, base, s, t + 1)
+    sig = signed.headers["X-Varda-Signature"]
+    return [
+        _entry("VA-V1", "Known-answer vector", signed, s, now=t, signing_string=content),
+        _entry(
+            "VA-V1-resolved",
+            'Body with "status":"resolved", correctly signed',
+            signed_resolved,
+            s,
+            now=t,
+            signing_string=content_resolved,
+        ),
+        _entry(
+            "VA-V1-t+1",
+            "t=1711411201, correctly signed",
+            signed_next,
+            s,
+            now=t,
+            signing_string=content_next,
+        ),
+        _entry(
+            "VA-V1-unknown-key",
+            "VA-V1 with an unknown key in the header, which must be ignored",
+            signed.with_headers({"X-Varda-Signature": f"{sig},v0=deadbeef"}),
+            s,
+            now=t,
+            signing_string=content,
+        ),
+        _reject(
+            "VA-V1-tampered-body",
+            'Body changed to "status":"resolved", header unchanged',
+            signed.with_body(resolved.body),
+            s,
+            "mismatch",
+            now=t,
+        ),
+        _reject(
+            "VA-V1-shifted-t",
+            "Header t=1711411201 with the original v1",
+            signed.with_headers({"X-Varda-Signature": sig.replace(f"t={t}", f"t={t + 1}")}),
+            s,
+            "mismatch",
+            now=t,
+        ),
+        _reject(
+            "VA-V1-missing",
+            "X-Varda-Signature removed",
+            signed.without_headers("X-Varda-Signature"),
+            s,
+            "missing",
+            now=t,
+        ),
+        _reject(
+            "VA-V1-stale",
+            "Valid signature, t 301 s in the past (replay window 300 s, graded recommended)",
+            signed,
+            s,
+            "stale",
+            now=t + 301,
+        ),
+        _reject(
+            "VA-V1-future",
+            "Valid signature, t 301 s in the future (graded recommended)",
+            signed,
+            s,
+            "future",
+            now=t - 301,
+        ),
+    ]
+
+
+# --------------------------------------------------------------------------------------------------
+# Operator
+# --------------------------------------------------------------------------------------------------
+
+_OP_KEY: Final = "op_test_signing_key"
+_OP_URL: Final = "https://example.com/hooks/operator"
+_OP_TS: Final = 1750000000
+OP_V1_BODY: Final = (
+    '{"id":"ev_8qm9JBCiTe7","created_at":"2025-06-15T15:06:40Z","agent_id":"ca_8qm9JBCiTe7@v0",'
+    '"livemode":false,"conversation_id":"conv_8qm9JBCiTe7","experimental":false,'
+    '"payload":{"type":"conversation.ended","status":"completed"}}'
+)
+OP_V2_BODY: Final = (
+    '{"id":"ev_3kQ7ZrX1bNa","created_at":"2025-06-15T15:06:40Z","agent_id":"ca_8qm9JBCiTe7@v0",'
+    '"livemode":true,"conversation_id":"conv_5TgH2pLmQ9w","experimental":false,'
+    '"payload":{"type":"conversation.setup","channel":{"type":"phone",'
+    '"callee_no":"+15555550100","caller_no":"+15555550123"},"direction":"inbound"}}'
+)
+
+
+def _operator() -> list[dict[str, Any]]:
+    scheme = _scheme("operator")
+    k, t = _OP_KEY, _OP_TS
+
+    def request(url: str, key: str, body: str) -> WireRequest:
+        headers = {"Content-Type": _JSON, "X-Idempotency-Key": key}
+        return WireRequest("POST", url, headers, body.encode())
+
+    v1, c1 = _signed(
+        scheme, request(_OP_URL, "5f0c6c2e-8a43-4d8e-9a52-0c1f3f7b9e21", OP_V1_BODY), k, t
+    )
+    v2, c2 = _signed(
+        scheme, request(_OP_URL, "0b6f7a8e-2d4c-4f1a-9c3e-7a1d5e9b2c40", OP_V2_BODY), k, t
+    )
+    query_url = f"{_OP_URL}?tenant=42"
+    with_query = v1.with_url(query_url)
+    # The value a receiver that wrongly signs the URL *with* its query string computes.
+    wrong_value = operator_signature(
+        k, query_url, "5f0c6c2e-8a43-4d8e-9a52-0c1f3f7b9e21", t, OP_V1_BODY.encode()
+    )
+    wrong_url = with_query.with_headers({"X-Signature": wrong_value})
+    return [
+        _entry("OP-V1", "conversation.ended", v1, k, now=t, signing_string=c1),
+        _entry("OP-V2", "conversation.setup", v2, k, now=t, signing_string=c2),
+        _entry(
+            "OP-V1-query",
+            "OP-V1 delivered to ?tenant=42: still verifies, the query string is not signed",
+            with_query,
+            k,
+            now=t,
+            signing_string=c1,
+        ),
+        _reject(
+            "OP-V1-query-signed",
+            "OP-V1 delivered to ?tenant=42 with X-Signature computed over the URL including the "
+            "query (what a wrong receiver computes)",
+            wrong_url,
+            k,
+            "mismatch",
+            now=t,
+        ),
+        _reject(
+            "OP-V1-missing",
+            "X-Signature removed",
+            v1.without_headers("X-Signature"),
+            k,
+            "missing",
+            now=t,
+        ),
+        _reject(
+            "OP-V1-tampered-body",
+            "Body changed after signing",
+            v1.with_body(OP_V1_BODY.replace("completed", "failed").encode()),
+            k,
+            "mismatch",
+            now=t,
+        ),
+        _reject("OP-V1-stale", "Valid signature, X-Timestamp 31 s old", v1, k, "stale", now=t + 31),
+        _reject(
+            "OP-V1-future",
+            "Valid signature, X-Timestamp 31 s ahead (graded recommended)",
+            v1,
+            k,
+            "future",
+            now=t - 31,
+        ),
+    ]
+
+
+# --------------------------------------------------------------------------------------------------
+# Standard Webhooks (provider "custom")
+# --------------------------------------------------------------------------------------------------
+
+_SW_SECRET: Final = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
+_SW_URL: Final = "https://example.com/hooks/custom"
+_SW_V1: Final = ("msg_p5jXN8AQM9LWM0D4loKWxJek", 1614265330, '{"test": 2432232314}')
+_SW_V2: Final = (
+    "msg_2KWPBgLlAfxdpx2AI54pPJ85f4W",
+    1674087231,
+    '{"type":"contact.created","timestamp":"2022-11-03T20:26:10.344522Z",'
+    '"data":{"id":"1f81eb52-5198-4599-803e-771906343485"}}',
+)
+
+
+def _custom() -> list[dict[str, Any]]:
+    scheme = _scheme("custom")
+    s = _SW_SECRET
+
+    def request(msg_id: str, body: str) -> WireRequest:
+        return WireRequest(
+            "POST", _SW_URL, {"Content-Type": _JSON, "webhook-id": msg_id}, body.encode()
+        )
+
+    v1_id, t, v1_body = _SW_V1
+    v1, c1 = _signed(scheme, request(v1_id, v1_body), s, t)
+    v2, c2 = _signed(scheme, request(_SW_V2[0], _SW_V2[2]), s, _SW_V2[1])
+    compact, c_compact = _signed(scheme, request(v1_id, v1_body.replace(" ", "")), s, t)
+    later, c_later = _signed(scheme, request(v1_id, v1_body), s, t + 1)
+    good = v1.headers["webhook-signature"]
+    other = "v1,Ceo5qEr07ixe2NLpvHk3FH9bwy/WavXrAFQ/9tdO6mc="
+
+    def with_sig(value: str) -> WireRequest:
+        return v1.with_headers({"webhook-signature": value})
+
+    last = good[:-2] + ("A" if good[-2] != "A" else "B") + good[-1]
+    rejects: list[tuple[str, str, WireRequest, Reason, int]] = [
+        (
+            "SW-V1-last-char",
+            "Last character of the signature changed",
+            with_sig(last),
+            "mismatch",
+            t,
+        ),
+        (
+            "SW-V1-garbage",
+            "Garbage signature",
+            with_sig("v1,dawfeoifkpqwoekfpqoekf"),
+            "mismatch",
+            t,
+        ),
+        ("SW-V1-truncated", "Truncated signature", with_sig("v1,g0hM9SsE"), "mismatch", t),
+        ("SW-V1-empty", "Empty v1 signature", with_sig("v1,"), "mismatch", t),
+        (
+            "SW-V1-reserialized",
+            "Body re-serialised without the space, original header",
+            v1.with_body(v1_body.replace(" ", "").encode()),
+            "mismatch",
+            t,
+        ),
+        (
+            "SW-V1-shifted-ts",
+            "webhook-timestamp 1614265331 with the original header",
+            v1.with_headers({"webhook-timestamp": str(t + 1)}),
+            "mismatch",
+            t,
+        ),
+        ("SW-V1-no-id", "webhook-id missing", v1.without_headers("webhook-id"), "missing", t),
+        (
+            "SW-V1-no-timestamp",
+            "webhook-timestamp missing",
+            v1.without_headers("webhook-timestamp"),
+            "missing",
+            t,
+        ),
+        (
+            "SW-V1-no-signature",
+            "webhook-signature missing",
+            v1.without_headers("webhook-signature"),
+            "missing",
+            t,
+        ),
+        (
+            "SW-V1-non-numeric-timestamp",
+            "webhook-timestamp: hello",
+            v1.with_headers({"webhook-timestamp": "hello"}),
+            "malformed",
+            t,
+        ),
+        ("SW-V1-stale", "Valid signature, timestamp 301 s old", v1, "stale", t + 301),
+        ("SW-V1-future", "Valid signature, timestamp 301 s ahead", v1, "future", t - 301),
+    ]
+    return [
+        _entry("SW-V1", "Upstream reference-library vector", v1, s, now=t, signing_string=c1),
+        _entry("SW-V2", "The spec's minified example", v2, s, now=_SW_V2[1], signing_string=c2),
+        _entry(
+            "SW-V1-compact",
+            "Body without the space, correctly signed",
+            compact,
+            s,
+            now=t,
+            signing_string=c_compact,
+        ),
+        _entry(
+            "SW-V1-ts+1",
+            "webhook-timestamp 1614265331, correctly signed",
+            later,
+            s,
+            now=t,
+            signing_string=c_later,
+        ),
+        _entry(
+            "SW-V1-multi",
+            "Several signatures, one valid v1; the v2 entry is skipped",
+            with_sig(f"{other} v2,{other[3:]} {good}"),
+            s,
+            now=t,
+            signing_string=c1,
+        ),
+        _entry(
+            "SW-V1-no-prefix",
+            "Secret given without the whsec_ prefix",
+            v1,
+            s.removeprefix("whsec_"),
+            now=t,
+            signing_string=c1,
+        ),
+        *(_reject(vid, text, req, s, reason, now=now) for vid, text, req, reason, now in rejects),
+    ]
+
+
+# --------------------------------------------------------------------------------------------------
+
+_BUILDERS: Final[dict[str, Callable[[], list[dict[str, Any]]]]] = {
+    "twilio-conversations": _twilio_conversations,
+    "twilio-orchestrator": _twilio_orchestrator,
+    "twilio-frontline": _twilio_frontline,
+    "varda": _varda,
+    "operator": _operator,
+    "custom": _custom,
+}
+
+_NOTES: Final[dict[str, str]] = {
+    "twilio-conversations": (
+        "X-Twilio-Signature = Base64(HMAC-SHA1(Auth Token, URL + name+value for each form "
+        "parameter, names sorted by byte order, values decoded, repeated names' values "
+        "de-duplicated and sorted)). GET: the URL alone. Accept the URL with and without the "
+        "default port (:443/:80). Vectors with 'algorithm': 'HMAC-SHA256' are the SharedKey "
+        "variant. No timestamp: 'now' is null. Reference: twilio-conversations.md §2-§3."
+    ),
+    "twilio-orchestrator": (
+        "JSON POST: the URL carries bodySHA256 = lower-case hex SHA-256 of the raw body; "
+        "X-Twilio-Signature = Base64(HMAC-SHA1(Auth Token, full URL)) with nothing appended. "
+        "Check both the signature (with and without the default port) and bodySHA256. "
+        "TO-V3's documented signature has an unpublished token and is not used. "
+        "Reference: twilio-orchestrator.md §2-§3."
+    ),
+    "twilio-frontline": (
+        "Same scheme as twilio-conversations (form POST, sorted name+value pairs). "
+        "Reference: twilio-frontline.md §2-§3."
+    ),
+    "varda": (
+        "X-Varda-Signature: t=<unix>,v1=<lower-case hex HMAC-SHA256(secret UTF-8, "
+        "'{t}.{raw body}')>. Split on ',' then the first '='; ignore unknown keys. Verify with "
+        "the clock frozen at 'now'; window 300 s each way. Reference: varda.md §2."
+    ),
+    "operator": (
+        "X-Signature = lower-case hex HMAC-SHA256(key UTF-8, "
+        "'{url without query}:{X-Idempotency-Key}:{X-Timestamp}:{raw body}'). Verify with the "
+        "clock frozen at 'now'; window 30 s each way. Reference: operator.md §2."
+    ),
+    "custom": (
+        "Standard Webhooks v1: webhook-signature: v1,<Base64 HMAC-SHA256(base64-decoded "
+        "whsec_ secret, '{webhook-id}.{webhook-timestamp}.{raw body}')>; space-separated "
+        "entries, skip unknown versions. Verify with the clock frozen at 'now'; window 300 s "
+        "each way. Reference: standard-webhooks.md §2."
+    ),
+}
+
+
+def vectors_for(provider: str) -> dict[str, Any]:
+    """Positive and negative signing vectors for ``provider`` (see the module docstring)."""
+    if provider not in _BUILDERS:
+        raise KeyError(f"no signing vectors for provider {provider!r}; known: {PROVIDERS}")
+    signature, encoding = SIGNATURES[provider]
+    tolerance, future_tolerance = _WINDOWS[provider]
+    return {
+        "provider": provider,
+        "scheme": signature["scheme"],
+        "signature": dict(signature),
+        "encoding": encoding,
+        "tolerance": tolerance,
+        "future_tolerance": future_tolerance,
+        "notes": _NOTES[provider],
+        "vectors": _BUILDERS[provider](),
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = sys.argv[1:] if argv is None else argv
+    if len(args) != 1 or args[0] not in _BUILDERS:
+        print(f"usage: python -m hookproof.vectors {{{'|'.join(PROVIDERS)}}}", file=sys.stderr)
+        return 2
+    print(json.dumps(vectors_for(args[0]), indent=2, ensure_ascii=False))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
