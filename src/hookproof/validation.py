@@ -32,9 +32,10 @@ from hookproof.formats import FORMATS
 
 FindingKind = Literal["error", "drift"]
 
-# Keywords whose values are subschemas (dict) or lists of subschemas.
-_SCHEMA_VALUED = ("additionalProperties", "unevaluatedProperties", "items", "contains", "not",
-                  "if", "then", "else", "propertyNames", "contentSchema", "unevaluatedItems")
+# Keywords whose values are subschemas (dict) or lists of subschemas. `if` and `not` are left
+# out on purpose: they are tests, and a strict test would change which branch applies.
+_SCHEMA_VALUED = ("additionalProperties", "unevaluatedProperties", "items", "contains",
+                  "then", "else", "propertyNames", "contentSchema", "unevaluatedItems")
 _SCHEMA_LISTS = ("allOf", "anyOf", "oneOf", "prefixItems")
 _SCHEMA_MAPS = ("properties", "patternProperties", "$defs", "dependentSchemas")
 

@@ -514,6 +514,37 @@ def _twilio_frontline() -> list[dict[str, Any]]:
             )[0]
         )
     out.extend(_tc_v4(p, "TC-V4", " (TF-V3: twilio-conversations TC-V4 applies unchanged)"))
+    # Negative cases derived from TF-V1 as twilio-conversations.md §3 derives them from TC-V3.
+    signed = _twilio(p, "TF-V1", "", url="https://example.com/frontline/crm", body=_TF_V1_BODY)[1]
+    out.append(
+        _reject(
+            "TF-V1-missing",
+            "TF-V1 with X-Twilio-Signature removed",
+            signed.without_headers("X-Twilio-Signature"),
+            _TOKEN,
+            "missing",
+        )
+    )
+    out.append(
+        _reject(
+            "TF-V1-tampered-body",
+            "TF-V1 with PageSize changed after signing",
+            signed.with_body(_TF_V1_BODY.replace("PageSize=30", "PageSize=31").encode()),
+            _TOKEN,
+            "mismatch",
+        )
+    )
+    out.append(
+        _reject(
+            "TF-V1-tampered-url",
+            "TF-V1 signed for https://example.com/frontline/other, sent to .../frontline/crm",
+            _scheme(p).sign(
+                signed, _TOKEN, now=0, signing_url="https://example.com/frontline/other"
+            ),
+            _TOKEN,
+            "mismatch",
+        )
+    )
     return out
 
 
