@@ -22,7 +22,7 @@ _SCHEME = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*$")
 
 def is_date_time(value: str) -> bool:
     """RFC 3339 date-time; any number of fractional digits (Twilio sends nanoseconds)."""
-    match = _DATE_TIME.match(value)
+    match = _DATE_TIME.fullmatch(value) if value.isascii() else None
     if match is None:
         return False
     year, month, day, hour, minute, second = (int(g) for g in match.groups()[:6])
@@ -40,7 +40,7 @@ def is_date_time(value: str) -> bool:
 
 
 def is_email(value: str) -> bool:
-    return _EMAIL.match(value) is not None
+    return _EMAIL.fullmatch(value) is not None
 
 
 def is_uri(value: str) -> bool:

@@ -12,7 +12,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from referencing import Resolver
+from referencing._core import Resolver
 
 from hookproof.catalogue import Catalogue
 

@@ -146,6 +146,8 @@ def create_app(config: ReceiverConfig | None = None) -> Starlette:
                 Route(prefix + path, _delivery_endpoint(hook, pipeline, config),
                       methods=list(provider.transport.methods))
             )
+    if isinstance(pipeline.validator, ContractValidator):
+        pipeline.validator.warm(e for p in wanted for e in catalogue.provider(p).events)
     app = Starlette(routes=routes)
     app.state.config = config
     app.state.pipeline = pipeline

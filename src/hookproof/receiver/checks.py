@@ -9,6 +9,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any, Protocol
 
 from hookproof.catalogue import Catalogue, Event, Provider
@@ -56,3 +57,9 @@ class ContractValidator:
 
     def __call__(self, provider: Provider, event: Event, payload: Any) -> ValidationResult:
         return engine_for(self.catalogue).validator(event.request).validate(payload)
+
+    def warm(self, events: Iterable[Event]) -> None:
+        """Compile the contracts of ``events`` now, so that no delivery waits for it."""
+        engine = engine_for(self.catalogue)
+        for event in events:
+            engine.validator(event.request)

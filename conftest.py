@@ -1,0 +1,1 @@
+"""Root conftest: intentionally empty (pytest loads it during editable suite runs)."""

@@ -1,0 +1,242 @@
+"""The pytest plugin: ``pytest --target-url URL --provider NAME`` runs the conformance suite.
+
+Module-level hooks decide and wire; a :class:`HookproofSession` object registered in
+``pytest_configure`` (kept in ``config.stash``) holds the run's state. Without
+``--target-url`` the plugin stays out of the way of a project's own tests.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from hookproof.errors import HookproofError
+from hookproof.settings import OPTIONS, Settings, resolve_settings
+
+settings_key = pytest.StashKey[Settings]()
+session_key = pytest.StashKey["HookproofSession"]()
+failure_key = pytest.StashKey[Any]()
+
+SUITE_GROUPS = ("signature", "payload", "response", "idempotency")
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup("hookproof", "hookproof: webhook receiver conformance")
+    for option in OPTIONS:
+        kwargs: dict[str, Any] = {"dest": f"hookproof_{option.dest}", "help": option.help}
+        if option.kind == "bool":
+            kwargs.update(action="store_true", default=None)
+        elif option.kind == "list":
+            kwargs.update(action="append", default=None, metavar=option.metavar)
+        else:
+            kwargs.update(default=None, metavar=option.metavar or option.dest.upper())
+        group.addoption(option.flag, **kwargs)
+        parser.addini(option.ini, option.help,
+                      type="linelist" if option.kind == "list" else "string", default=None)
+
+
+def pytest_addhooks(pluginmanager: pytest.PytestPluginManager) -> None:
+    from hookproof import hookspecs
+
+    pluginmanager.add_hookspecs(hookspecs)
+
+
+def _settings(config: pytest.Config) -> Settings:
+    def cli(option: Any) -> Any:
+        return config.getoption(f"hookproof_{option.dest}")
+
+    def ini(option: Any) -> Any:
+        try:
+            return config.getini(option.ini)
+        except ValueError:
+            return None
+
+    try:
+        return resolve_settings(cli, ini)
+    except HookproofError as exc:
+        raise pytest.UsageError(f"hookproof: {exc}") from None
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", "hookproof: a hookproof conformance check")
+    settings = _settings(config)
+    config.stash[settings_key] = settings
+    if not settings.active:
+        return
+    try:
+        session = HookproofSession.start(config, settings)
+    except HookproofError as exc:
+        raise pytest.UsageError(f"hookproof: {exc}") from None
+    config.stash[session_key] = session
+    config.pluginmanager.register(session, "hookproof-session")
+    if config.args_source != pytest.Config.ArgsSource.ARGS:
+        # `pytest --target-url URL` with no path runs the bundled suite
+        import hookproof.suite
+
+        config.args = [str(Path(hookproof.suite.__file__).parent)]
+
+
+class HookproofSession:
+    """State of one conformance run: the target and the outcome of every case."""
+
+    def __init__(self, config: pytest.Config, settings: Settings, target: Any,
+                 events: list[Any]) -> None:
+        self.config = config
+        self.settings = settings
+        self.target = target
+        self.events = events
+        self.outcomes: list[dict[str, Any]] = []
+
+    @classmethod
+    def start(cls, config: pytest.Config, settings: Settings) -> HookproofSession:
+        from hookproof.catalogue import load_catalogue
+        from hookproof.target import make_target
+        from hookproof.validation import engine_for
+
+        catalogue = load_catalogue()
+        assert settings.provider is not None
+        provider = catalogue.provider(settings.provider)
+        events = [provider.event(name) for name in settings.events] or list(provider.events)
+        for name in (settings.expect or {}):
+            provider.event(name)
+        for group in (settings.hook_urls or {}):
+            if group not in provider.hook_groups:
+                known = ", ".join(provider.hook_groups) or "none"
+                raise HookproofError(
+                    f"--hook-url: {provider.id} has no hook group {group!r} (groups: {known})"
+                )
+        if settings.method and settings.method not in provider.transport.methods:
+            raise HookproofError(
+                f"--method {settings.method}: {provider.id} sends "
+                f"{' or '.join(provider.transport.methods)}"
+            )
+        secret = settings.secret()
+
+        def effects_hook(provider_id: str, event: str, key: str) -> int | None:
+            answer: int | None = config.hook.pytest_hookproof_effects(
+                config=config, provider=provider_id, event=event, key=key
+            )
+            return answer
+
+        target = make_target(provider, settings, secret=secret, engine=engine_for(catalogue),
+                             effects_hook=effects_hook)
+        return cls(config, settings, target, events)
+
+    # -- collection ---------------------------------------------------------------------------
+
+    @pytest.hookimpl
+    def pytest_generate_tests(self, metafunc: pytest.Metafunc) -> None:
+        if "hookproof_check" not in metafunc.fixturenames:
+            return
+        from hookproof.checks import cases
+
+        group = metafunc.function.__name__.removeprefix("test_")
+        found = list(cases(self.target.provider, self.target, self.events, group))
+        metafunc.parametrize("hookproof_check", found, ids=[c.id for c in found], indirect=True)
+
+    @pytest.hookimpl(hookwrapper=True)
+    def pytest_runtest_makereport(self, item: pytest.Item,
+                                  call: pytest.CallInfo[None]) -> Iterator[None]:
+        outcome = yield
+        report: pytest.TestReport = outcome.get_result()
+        case = getattr(item, "callspec", None) and item.callspec.params.get("hookproof_check")
+        if case is None or report.when != "call":
+            return
+        failure = item.stash.get(failure_key, None)
+        if failure is not None and report.failed:
+            report.longrepr = str(failure)
+        record = {
+            "provider": case.provider.id,
+            "event": None if case.check.per_provider else case.event.name,
+            "check": case.check.id,
+            "severity": failure.severity if failure is not None else case.check.severity,
+            "outcome": _outcome(report, failure),
+            "failure": failure.as_dict() if failure is not None else None,
+        }
+        report.user_properties.append(("hookproof", json.dumps(record)))
+        self.outcomes.append(record)
+
+    def pytest_terminal_summary(self, terminalreporter: Any) -> None:
+        if not self.outcomes:
+            return
+        counts: dict[str, int] = {}
+        for record in self.outcomes:
+            key = record["outcome"]
+            if key == "fail":
+                key = f"fail ({record['severity']})"
+            counts[key] = counts.get(key, 0) + 1
+        parts = ", ".join(f"{n} {k}" for k, n in sorted(counts.items()))
+        terminalreporter.write_sep("-", "hookproof")
+        terminalreporter.write_line(
+            f"{self.target.provider.id} at {self.settings.target_url}: "
+            f"{len(self.outcomes)} checks: {parts}"
+        )
+
+
+def _outcome(report: pytest.TestReport, failure: Any) -> str:
+    if report.passed and not hasattr(report, "wasxfail"):
+        return "pass"
+    if hasattr(report, "wasxfail") or (report.failed and failure is not None):
+        return "fail"
+    if report.skipped:
+        return "not_observed"
+    return "error"
+
+
+# -- fixtures ---------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def hookproof_settings(pytestconfig: pytest.Config) -> Settings:
+    """The resolved hookproof settings (command line > environment > ini > default)."""
+    return pytestconfig.stash[settings_key]
+
+
+@pytest.fixture(scope="session")
+def hookproof_target(pytestconfig: pytest.Config) -> Any:
+    """The receiver under test: provider, delivery builder and keep-alive client."""
+    session = pytestconfig.stash.get(session_key, None)
+    if session is None:
+        pytest.skip("hookproof: no --target-url given")
+    return session.target
+
+
+class CheckRun:
+    """One generated check, bound to the test item that runs it."""
+
+    def __init__(self, case: Any, target: Any, item: pytest.Item, strict: bool) -> None:
+        self.case = case
+        self.target = target
+        self.item = item
+        self.strict = strict
+
+    def run(self) -> None:
+        from hookproof.checks import run
+        from hookproof.failures import CheckFailure, NotObserved
+        from hookproof.target import TargetUnavailable
+
+        __tracebackhide__ = True
+        try:
+            run(self.case, self.target)
+        except TargetUnavailable as exc:
+            pytest.exit(f"hookproof: {exc}", returncode=2)
+        except NotObserved as exc:
+            pytest.skip(f"not observed: {exc}")
+        except CheckFailure as failure:
+            self.item.stash[failure_key] = failure
+            if failure.severity == "recommended" and not self.strict:
+                pytest.xfail(f"recommended: {failure.title} (expected {failure.expected}, "
+                             f"got {failure.got}); fails with --hookproof-strict")
+            raise
+
+
+@pytest.fixture
+def hookproof_check(request: pytest.FixtureRequest, hookproof_target: Any) -> CheckRun:
+    """The check this test runs (a case of the catalogue); call ``.run()``."""
+    return CheckRun(request.param, hookproof_target, request.node,
+                    request.config.stash[settings_key].strict)

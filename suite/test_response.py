@@ -1,0 +1,9 @@
+"""hookproof conformance checks: response. Generated per event from the check catalogue."""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+def test_response(hookproof_check: Any) -> None:
+    hookproof_check.run()

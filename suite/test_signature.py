@@ -1,0 +1,9 @@
+"""hookproof conformance checks: signature. Generated per event from the check catalogue."""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+def test_signature(hookproof_check: Any) -> None:
+    hookproof_check.run()
