@@ -19,7 +19,7 @@ def run_in_thread(app: ASGIApp) -> tuple[str, Callable[[], None]]:
     Returns ``(base_url, stop)``; ``base_url`` is ``http://127.0.0.1:<port>`` and the server is
     already accepting connections. ``stop()`` shuts it down and waits for the thread.
     """
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind(("127.0.0.1", 0))
     port = sock.getsockname()[1]

@@ -768,3 +768,26 @@ def test_standard_webhooks_stale_and_future(offset: int, reason: str) -> None:
 def test_standard_webhooks_needs_the_id_to_sign() -> None:
     with pytest.raises(ValueError, match="webhook-id"):
         sw().sign(WireRequest("POST", "https://e/c", {}, b"{}"), SECRET, now=NOW)
+
+
+# ---- all schemes ---------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("scheme_factory", "secret", "headers"),
+    [
+        (twilio_json, TOKEN, {}),
+        (varda, V_SECRET, {}),
+        (operator, O_KEY, {"X-Idempotency-Key": "k"}),
+        (sw, SECRET, {"webhook-id": "msg_1"}),
+    ],
+)
+def test_raw_body_bytes_are_signed_exactly(
+    scheme_factory: Any, secret: str, headers: dict[str, str]
+) -> None:
+    scheme = scheme_factory()
+    raw = b' {"a": "\xc3\xa9"}\r\n'
+    signed = scheme.sign(WireRequest("POST", URL, headers, raw), secret, now=NOW)
+    assert scheme.verify(signed, secret, now=NOW).ok
+    for other in (raw.strip(), b'{"a":"\xc3\xa9"}', b' {"a": "\\u00e9"}\r\n'):
+        assert not scheme.verify(signed.with_body(other), secret, now=NOW), other

@@ -13,7 +13,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from hookproof import __version__
-from hookproof.errors import HookproofError
+from hookproof.errors import HookproofError, UsageError
 
 EXIT_OK = 0
 EXIT_FINDINGS = 1
@@ -81,6 +81,76 @@ def _cmd_vectors(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _cmd_serve(args: argparse.Namespace) -> int:
+    from hookproof.receiver.server import serve
+
+    if args.host not in ("127.0.0.1", "localhost", "::1") and not args.allow_remote:
+        raise UsageError(f"--host {args.host}: the reference receiver serves loopback only "
+                         "(add --allow-remote to listen elsewhere)")
+    print(f"hookproof reference receiver on http://{args.host}:{args.port} "
+          "(prefixes: /twilio-conversations, /twilio-orchestrator, /twilio-frontline[/crm|"
+          "/outgoing|/templates|/routing], /varda, /operator; effects: /<provider>/effects)",
+          flush=True)
+    serve(host=args.host, port=args.port, db=args.db, public_url=args.public_url,
+          log_level=args.log_level)
+    return EXIT_OK
+
+
+def _cmd_run(args: argparse.Namespace) -> int:
+    from hookproof.run import TargetSpec, load_config, run_targets
+
+    cwd = Path.cwd()
+    if args.url:
+        if not args.provider:
+            raise UsageError("hookproof run URL needs --provider")
+        targets = [TargetSpec(name=args.provider, provider=args.provider, url=args.url,
+                              secret_env=args.secret_env, effects_url=args.effects_url)]
+    else:
+        targets, source = load_config(Path(args.config) if args.config else None, cwd)
+        if not targets:
+            raise UsageError("no targets: give URL --provider P, or list targets in "
+                             "hookproof.yaml or [tool.hookproof] of pyproject.toml")
+    if args.target:
+        wanted = set(args.target)
+        unknown = wanted - {t.name for t in targets}
+        if unknown:
+            raise UsageError(f"--target: unknown target(s) {', '.join(sorted(unknown))}; "
+                             f"known: {', '.join(t.name for t in targets)}")
+        targets = [t for t in targets if t.name in wanted]
+    reports = Path(args.reports)
+    return run_targets(targets, reports_dir=reports if reports.is_absolute() else cwd / reports,
+                       pytest_args=args.pytest_args, cwd=cwd)
+
+
+def _cmd_demo(args: argparse.Namespace) -> int:
+    import os
+    import secrets
+
+    from hookproof.catalogue import load_catalogue
+    from hookproof.receiver.app import create_app
+    from hookproof.receiver.config import ReceiverConfig
+    from hookproof.receiver.server import BackgroundServer
+    from hookproof.run import TargetSpec, run_targets
+
+    # A throwaway secret shared by the embedded receiver and the suite, never printed.
+    env = dict(os.environ, HOOKPROOF_DEMO_SECRET=secrets.token_urlsafe(24))
+    catalogue = load_catalogue()
+    app = create_app(ReceiverConfig(environ={"HOOKPROOF_SECRET": env["HOOKPROOF_DEMO_SECRET"]}))
+    cwd = Path.cwd()
+    with BackgroundServer(app) as server:
+        print(f"hookproof demo: reference receiver on {server.url}", flush=True)
+        targets = [
+            TargetSpec(name=p, provider=p, url=f"{server.url}/{p}",
+                       secret_env="HOOKPROOF_DEMO_SECRET",
+                       effects_url=f"{server.url}/{p}/effects")
+            for p in sorted(catalogue.providers)
+        ]
+        reports = Path(args.reports)
+        return run_targets(targets,
+                           reports_dir=reports if reports.is_absolute() else cwd / reports,
+                           pytest_args=args.pytest_args, cwd=cwd, env=env)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="hookproof",
@@ -113,6 +183,37 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--provider", required=True)
     p.set_defaults(handler=_cmd_vectors)
+
+    p = sub.add_parser("serve", help="run the reference receiver (all five providers)")
+    p.add_argument("--host", default="127.0.0.1")
+    p.add_argument("--port", type=int, default=8000)
+    p.add_argument("--db", help="SQLite file of deliveries (default: a new temporary file)")
+    p.add_argument("--public-url", help="base URL the platform calls, behind a proxy")
+    p.add_argument("--log-level", default="info",
+                   choices=["critical", "error", "warning", "info", "debug"])
+    p.add_argument("--allow-remote", action="store_true", help=argparse.SUPPRESS)
+    p.set_defaults(handler=_cmd_serve)
+
+    p = sub.add_parser(
+        "run", help="run the suite against several targets (config) or one URL; one report",
+        description="Targets from hookproof.yaml or [tool.hookproof] in pyproject.toml, or "
+        "one URL with --provider. Arguments after -- go to pytest. Exit 0 every target "
+        "conformant, 1 failures, 2 a target could not be run.")
+    p.add_argument("url", nargs="?", help="a single target URL (then --provider is needed)")
+    p.add_argument("--provider")
+    p.add_argument("--secret-env", default="HOOKPROOF_SECRET")
+    p.add_argument("--effects-url")
+    p.add_argument("--config", help="hookproof.yaml or pyproject.toml (default: ./ either)")
+    p.add_argument("--target", action="append", help="only this target (repeatable)")
+    p.add_argument("--reports", default="reports", help="report directory (default reports/)")
+    p.add_argument("pytest_args", nargs=argparse.REMAINDER, help=argparse.SUPPRESS)
+    p.set_defaults(handler=_cmd_run)
+
+    p = sub.add_parser("demo", help="the suite for all five providers against the bundled "
+                       "reference receiver; writes reports/")
+    p.add_argument("--reports", default="reports")
+    p.add_argument("pytest_args", nargs=argparse.REMAINDER, help=argparse.SUPPRESS)
+    p.set_defaults(handler=_cmd_demo)
     return parser
 
 
@@ -120,6 +221,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     handler: Handler = args.handler
+    if getattr(args, "pytest_args", None) and args.pytest_args[0] == "--":
+        args.pytest_args = args.pytest_args[1:]
     try:
         return handler(args)
     except HookproofError as exc:

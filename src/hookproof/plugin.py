@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +21,7 @@ from hookproof.settings import OPTIONS, Settings, resolve_settings
 settings_key = pytest.StashKey[Settings]()
 session_key = pytest.StashKey["HookproofSession"]()
 failure_key = pytest.StashKey[Any]()
+latency_key = pytest.StashKey[list[tuple[str, float]]]()
 
 SUITE_GROUPS = ("signature", "payload", "response", "idempotency")
 
@@ -91,6 +93,21 @@ class HookproofSession:
         self.target = target
         self.events = events
         self.outcomes: list[dict[str, Any]] = []
+        self.started = datetime.now(timezone.utc)
+        self.report_paths: dict[str, Path] = {}
+        self.baseline = load_baseline(self.resolve(settings.baseline)) if (
+            settings.baseline and not settings.baseline_update) else frozenset()
+
+    def resolve(self, path: str | None) -> Path:
+        """A user path, relative to where pytest was invoked (never the package)."""
+        assert path is not None
+        candidate = Path(path)
+        return candidate if candidate.is_absolute() else (
+            self.config.invocation_params.dir / candidate)
+
+    @property
+    def is_worker(self) -> bool:
+        return hasattr(self.config, "workerinput")
 
     @classmethod
     def start(cls, config: pytest.Config, settings: Settings) -> HookproofSession:
@@ -157,12 +174,51 @@ class HookproofSession:
             "severity": failure.severity if failure is not None else case.check.severity,
             "outcome": _outcome(report, failure),
             "failure": failure.as_dict() if failure is not None else None,
+            "baselined": failure is not None and case_key(case) in self.baseline,
+            "latencies_ms": item.stash.get(latency_key, []),
         }
+        if report.skipped and not hasattr(report, "wasxfail"):
+            longrepr = report.longrepr
+            record["reason"] = longrepr[2] if isinstance(longrepr, tuple) else str(longrepr)
+        # results travel in report properties: under pytest-xdist the controller reads them
         report.user_properties.append(("hookproof", json.dumps(record)))
-        self.outcomes.append(record)
+
+    def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        for name, value in report.user_properties:
+            if name == "hookproof":
+                self.outcomes.append(json.loads(value))
+
+    def build_report(self) -> dict[str, Any]:
+        from hookproof.report import document, target_section
+
+        provider = self.target.provider
+        section = target_section(
+            name=self.settings.target_name or provider.id,
+            provider={"id": provider.id, "events": [e.name for e in self.events],
+                      "budgets": {e.name: self.target.budget(e) for e in self.events}},
+            url=self.settings.target_url,
+            records=self.outcomes,
+        )
+        duration = (datetime.now(timezone.utc) - self.started).total_seconds()
+        return document([section], started=self.started.isoformat(timespec="seconds"),
+                        duration=duration, strict=self.settings.strict)
+
+    @pytest.hookimpl(trylast=True)
+    def pytest_sessionfinish(self, session: pytest.Session) -> None:
+        if self.is_worker:
+            return
+        self.target.client.close()
+        if not self.outcomes:
+            return
+        from hookproof.report import write
+
+        report = self.build_report()
+        self.report_paths = write(report, self.resolve(self.settings.reports_dir))
+        if self.settings.baseline_update:
+            write_baseline(self.resolve(self.settings.baseline), self.outcomes)
 
     def pytest_terminal_summary(self, terminalreporter: Any) -> None:
-        if not self.outcomes:
+        if not self.outcomes or self.is_worker:
             return
         counts: dict[str, int] = {}
         for record in self.outcomes:
@@ -176,6 +232,42 @@ class HookproofSession:
             f"{self.target.provider.id} at {self.settings.target_url}: "
             f"{len(self.outcomes)} checks: {parts}"
         )
+        if self.settings.baseline_update:
+            terminalreporter.write_line(f"baseline written: {self.resolve(self.settings.baseline)}")
+        if "json" in self.report_paths:
+            terminalreporter.write_line(
+                f"conformance report: {self.report_paths['html']} "
+                f"(also {self.report_paths['json'].name}, {self.report_paths['md'].name})"
+            )
+
+
+def case_key(case: Any) -> str:
+    """How a case is named in a baseline file: ``provider/event/check``."""
+    event = "(provider)" if case.check.per_provider else case.event.name
+    return f"{case.provider.id}/{event}/{case.check.id}"
+
+
+def load_baseline(path: Path) -> frozenset[str]:
+    """The known failures recorded in a baseline file (none if it does not exist yet)."""
+    if not path.is_file():
+        return frozenset()
+    try:
+        document = json.loads(path.read_text(encoding="utf-8"))
+        return frozenset(str(k) for k in document["known_failures"])
+    except (ValueError, KeyError, TypeError):
+        raise HookproofError(
+            f"--hookproof-baseline {path}: not a hookproof baseline file "
+            '({"known_failures": ["provider/event/check", ...]})'
+        ) from None
+
+
+def write_baseline(path: Path, records: list[dict[str, Any]]) -> None:
+    failing = sorted({
+        f"{r['provider']}/{r['event'] or '(provider)'}/{r['check']}"
+        for r in records if r["outcome"] == "fail"
+    })
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps({"known_failures": failing}, indent=2) + "\n", encoding="utf-8")
 
 
 def _outcome(report: pytest.TestReport, failure: Any) -> str:
@@ -209,11 +301,13 @@ def hookproof_target(pytestconfig: pytest.Config) -> Any:
 class CheckRun:
     """One generated check, bound to the test item that runs it."""
 
-    def __init__(self, case: Any, target: Any, item: pytest.Item, strict: bool) -> None:
+    def __init__(self, case: Any, target: Any, item: pytest.Item, strict: bool,
+                 baseline: frozenset[str]) -> None:
         self.case = case
         self.target = target
         self.item = item
         self.strict = strict
+        self.baseline = baseline
 
     def run(self) -> None:
         from hookproof.checks import run
@@ -221,6 +315,7 @@ class CheckRun:
         from hookproof.target import TargetUnavailable
 
         __tracebackhide__ = True
+        start = len(self.target.exchanges)
         try:
             run(self.case, self.target)
         except TargetUnavailable as exc:
@@ -229,14 +324,23 @@ class CheckRun:
             pytest.skip(f"not observed: {exc}")
         except CheckFailure as failure:
             self.item.stash[failure_key] = failure
+            if case_key(self.case) in self.baseline:
+                pytest.xfail(f"baselined: {failure.title}")
             if failure.severity == "recommended" and not self.strict:
                 pytest.xfail(f"recommended: {failure.title} (expected {failure.expected}, "
                              f"got {failure.got}); fails with --hookproof-strict")
             raise
+        finally:
+            self.item.stash[latency_key] = [
+                (event, round(exchange.elapsed * 1000, 2))
+                for _, event, exchange in self.target.exchanges[start:]
+                if exchange.answered
+            ]
 
 
 @pytest.fixture
 def hookproof_check(request: pytest.FixtureRequest, hookproof_target: Any) -> CheckRun:
     """The check this test runs (a case of the catalogue); call ``.run()``."""
-    return CheckRun(request.param, hookproof_target, request.node,
-                    request.config.stash[settings_key].strict)
+    session = request.config.stash[session_key]
+    return CheckRun(request.param, hookproof_target, request.node, session.settings.strict,
+                    session.baseline)

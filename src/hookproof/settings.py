@@ -66,6 +66,17 @@ OPTIONS: tuple[Option, ...] = (
     Option("budget", "--hookproof-budget", "hookproof_budget", "HOOKPROOF_BUDGET",
            "answer-time budget in seconds, tighter than the platform's (default: the "
            "platform's own)", kind="float", metavar="SECONDS"),
+    Option("reports_dir", "--hookproof-reports", "hookproof_reports", "HOOKPROOF_REPORTS",
+           "where conformance.json/.md/.html are written (relative to where pytest was "
+           "invoked)", default="reports", metavar="DIR"),
+    Option("target_name", "--hookproof-target-name", "hookproof_target_name",
+           "HOOKPROOF_TARGET_NAME", "the target's name in the report (default: the provider)",
+           metavar="NAME"),
+    Option("baseline", "--hookproof-baseline", "hookproof_baseline", "HOOKPROOF_BASELINE",
+           "a file of known failures: they are reported apart and do not fail the run",
+           metavar="PATH"),
+    Option("baseline_update", "--hookproof-baseline-update", "hookproof_baseline_update",
+           None, "write this run's failures to the baseline file", default=False, kind="bool"),
     Option("concurrency", "--hookproof-concurrency", "hookproof_concurrency",
            "HOOKPROOF_CONCURRENCY", "how many copies of a delivery "
            "idempotency.concurrent_duplicates sends at once", default=5, kind="int",
@@ -91,6 +102,10 @@ class Settings:
     ca_bundle: str | None = None
     insecure: bool = False
     budget: float | None = None
+    reports_dir: str = "reports"
+    target_name: str | None = None
+    baseline: str | None = None
+    baseline_update: bool = False
     concurrency: int = 5
 
     @property
@@ -213,6 +228,8 @@ def resolve_settings(
                                     "expect").items()
     }
     values["events"] = tuple(values["events"] or ())
+    if values["baseline_update"] and not values["baseline"]:
+        raise UsageError("--hookproof-baseline-update needs --hookproof-baseline PATH")
     if values["target_url"] and not values["provider"]:
         raise UsageError("--target-url needs --provider (see `hookproof list` for the names)")
     return Settings(**values)

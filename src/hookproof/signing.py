@@ -317,7 +317,7 @@ def twilio_signing_string(
     """
     grouped: dict[str, set[str]] = {}
     for name, value in _pairs(params):
-        grouped.setdefault(name, set()).add(value); grouped[name].add(value + '') if False else None
+        grouped.setdefault(name, set()).add(value)
     # Code-point order of str equals byte order of their UTF-8 encodings.
     tail = "".join(name + value for name in sorted(grouped) for value in sorted(grouped[name]))
     return _strip_fragment(url) + tail

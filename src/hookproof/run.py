@@ -1,0 +1,161 @@
+"""``hookproof run``: several endpoints in one command, one report covering them all.
+
+Targets come from ``[tool.hookproof]`` in ``pyproject.toml`` or from ``hookproof.yaml``::
+
+    [[tool.hookproof.targets]]
+    name = "varda-staging"
+    provider = "varda"
+    url = "https://staging.example.com/hooks/varda"
+    secret_env = "VARDA_WEBHOOK_SECRET"
+    effects_url = "https://staging.example.com/hooks/_effects"   # optional
+    expect = { "call.started" = "4xx" }                           # optional
+    hook_urls = { crm = "https://…/crm" }                          # optional
+
+Each target runs as its own pytest process (extra arguments pass through), and the reports
+are merged. Exit code: 0 every target conformant, 1 failures in at least one target, 2 at
+least one target could not be run (unreachable, usage error, interrupted).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+import sys
+import tempfile
+import time
+import tomllib
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from hookproof.errors import UsageError
+
+_NAME = re.compile(r"^[A-Za-z0-9_.-]+$")
+
+
+@dataclass(frozen=True)
+class TargetSpec:
+    name: str
+    provider: str
+    url: str
+    secret_env: str = "HOOKPROOF_SECRET"
+    effects_url: str | None = None
+    signing_url: str | None = None
+    expect: Mapping[str, str] = field(default_factory=dict)
+    hook_urls: Mapping[str, str] = field(default_factory=dict)
+
+    def pytest_args(self) -> list[str]:
+        args = ["--target-url", self.url, "--provider", self.provider,
+                "--secret-env", self.secret_env, "--hookproof-target-name", self.name]
+        if self.effects_url:
+            args += ["--effects-url", self.effects_url]
+        if self.signing_url:
+            args += ["--signing-url", self.signing_url]
+        for event, status in self.expect.items():
+            args += ["--expect", f"{event}={status}"]
+        for group, url in self.hook_urls.items():
+            args += ["--hook-url", f"{group}={url}"]
+        return args
+
+
+def _target(raw: Any, where: str) -> TargetSpec:
+    if not isinstance(raw, Mapping):
+        raise UsageError(f"{where}: each target is a table with name, provider and url")
+    missing = [k for k in ("name", "provider", "url") if not raw.get(k)]
+    if missing:
+        raise UsageError(f"{where}: target {raw.get('name', '?')!r} lacks {', '.join(missing)}")
+    name = str(raw["name"])
+    if not _NAME.match(name):
+        raise UsageError(f"{where}: target name {name!r}: use letters, digits, '.', '_', '-'")
+    known = {"name", "provider", "url", "secret_env", "effects_url", "signing_url", "expect",
+             "hook_urls"}
+    unknown = set(raw) - known
+    if unknown:
+        raise UsageError(f"{where}: target {name!r}: unknown key(s) {', '.join(sorted(unknown))}")
+    return TargetSpec(
+        name=name, provider=str(raw["provider"]), url=str(raw["url"]),
+        secret_env=str(raw.get("secret_env") or "HOOKPROOF_SECRET"),
+        effects_url=raw.get("effects_url"), signing_url=raw.get("signing_url"),
+        expect={str(k): str(v) for k, v in (raw.get("expect") or {}).items()},
+        hook_urls={str(k): str(v) for k, v in (raw.get("hook_urls") or {}).items()},
+    )
+
+
+def load_config(path: Path | None, cwd: Path) -> tuple[list[TargetSpec], Path | None]:
+    """Targets from ``path``, else from ./hookproof.yaml or ./pyproject.toml [tool.hookproof]."""
+    candidates = [path] if path else [cwd / "hookproof.yaml", cwd / "pyproject.toml"]
+    for candidate in candidates:
+        if candidate is None or not candidate.is_file():
+            if path is not None:
+                raise UsageError(f"{path}: no such file")
+            continue
+        try:
+            if candidate.suffix == ".toml":
+                data = tomllib.loads(candidate.read_text(encoding="utf-8"))
+                section = data.get("tool", {}).get("hookproof")
+                if section is None:
+                    if path is not None:
+                        raise UsageError(f"{candidate}: no [tool.hookproof] table")
+                    continue
+            else:
+                section = yaml.safe_load(candidate.read_text(encoding="utf-8")) or {}
+        except (tomllib.TOMLDecodeError, yaml.YAMLError) as exc:
+            raise UsageError(f"{candidate}: cannot parse ({exc})") from None
+        raw_targets = section.get("targets") if isinstance(section, Mapping) else None
+        if not isinstance(raw_targets, list) or not raw_targets:
+            raise UsageError(f"{candidate}: no targets listed")
+        targets = [_target(t, str(candidate)) for t in raw_targets]
+        names = [t.name for t in targets]
+        if len(set(names)) != len(names):
+            raise UsageError(f"{candidate}: target names must be unique")
+        return targets, candidate
+    return [], None
+
+
+def run_targets(
+    targets: Sequence[TargetSpec],
+    *,
+    reports_dir: Path,
+    pytest_args: Sequence[str] = (),
+    cwd: Path,
+    env: Mapping[str, str] | None = None,
+    quiet: bool = False,
+) -> int:
+    """Run the suite against every target, merge the reports; return the exit code."""
+    from hookproof.report import merge, write
+
+    started = datetime.now(timezone.utc)
+    clock = time.perf_counter()
+    documents: list[dict[str, Any]] = []
+    worst = 0
+    with tempfile.TemporaryDirectory(prefix="hookproof-run-") as scratch:
+        for target in targets:
+            part = Path(scratch) / target.name
+            command = [sys.executable, "-m", "pytest", "-p", "no:cacheprovider",
+                       *target.pytest_args(), "--hookproof-reports", str(part), *pytest_args]
+            if not quiet:
+                print(f"== hookproof: {target.name} ({target.provider}) at {target.url}",
+                      flush=True)
+            completed = subprocess.run(command, cwd=cwd, env=dict(env) if env else None,
+                                       check=False, capture_output=quiet)
+            code = completed.returncode
+            report_file = part / "conformance.json"
+            if report_file.is_file():
+                documents.append(json.loads(report_file.read_text(encoding="utf-8")))
+            worst = max(worst, 0 if code == 0 else 1 if code == 1 else 2)
+            if code not in (0, 1) and quiet:
+                sys.stderr.write(completed.stdout.decode("utf-8", "replace")[-2000:])
+                sys.stderr.write(completed.stderr.decode("utf-8", "replace")[-2000:])
+    if documents:
+        report = merge(documents, started=started.isoformat(timespec="seconds"),
+                       duration=time.perf_counter() - clock)
+        paths = write(report, reports_dir)
+        verdict = "conformant" if report["conformant"] else "NOT conformant"
+        print(f"hookproof: {len(report['targets'])} target(s), {verdict}; report: "
+              f"{paths['html']}", flush=True)
+    return worst
