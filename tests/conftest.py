@@ -23,3 +23,9 @@ def fast_engine(catalogue: Catalogue) -> ValidationEngine:
 def slow_engine(catalogue: Catalogue) -> ValidationEngine:
     """Pure ``jsonschema`` (no Rust fast path)."""
     return ValidationEngine(catalogue, fast=False)
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    # Registered only so it can be selected or deselected (`-m "not slow"`); it still runs by
+    # default.
+    config.addinivalue_line("markers", "slow: builds the wheel (about 5-40 s); runs by default")

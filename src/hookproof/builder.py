@@ -27,7 +27,7 @@ class Delivery:
 
 
 def with_default_port(url: str) -> str:
-    """``https://host/p`` -> ``https://host:443/p`` (``:80`` for http); unchanged if a port is set."""
+    """``https://host/p`` -> ``https://host:443/p`` (``:80`` for http); a set port stays."""
     parts = urlsplit(url)
     if parts.port is not None:
         return url
@@ -151,8 +151,8 @@ class DeliveryBuilder:
         body: bytes | None = delivery.request.body
         if self.provider.transport.encoding == "form":
             params = dict(payload) if isinstance(payload, Mapping) else decode_form(body or b"")
-            count = params.get("RetryCount", "0")
-            params["RetryCount"] = str(int(count) + 1) if str(count).isdigit() else "1"
+            count = str(params.get("RetryCount", "0"))
+            params["RetryCount"] = str(int(count) + 1) if count.isdigit() else "1"
             payload, body = params, encode_form(params)
         if self.method == "GET":
             body = None  # rebuilt from the payload

@@ -128,7 +128,7 @@ class Catalogue:
         self.providers = dict(providers)
         self.schemas = dict(schemas)
         self.registry: referencing.Registry[Any] = referencing.Registry(
-            retrieve=_refuse_retrieval
+            retrieve=_refuse_retrieval  # type: ignore[call-arg]  # attrs init, untyped
         ).with_resources(
             (uri, DRAFT202012.create_resource(contents)) for uri, contents in self.schemas.items()
         )
@@ -149,7 +149,7 @@ class Catalogue:
 def _refuse_retrieval(uri: str) -> referencing.Resource[Any]:
     # Contracts are package data; a reference outside the registry is a catalogue bug, and
     # resolving it over the network would make validation depend on who answers.
-    raise referencing.exceptions.NoSuchResource(ref=uri)
+    raise referencing.exceptions.NoSuchResource(ref=uri)  # type: ignore[call-arg]
 
 
 def contracts_root() -> Traversable:

@@ -18,6 +18,7 @@ from hookproof.catalogue import Event, Provider
 from hookproof.delivery import Exchange
 from hookproof.examples import (
     Example,
+    InvalidExample,
     canonical_example,
     documented_examples,
     example_named,
@@ -226,7 +227,7 @@ def _has_enums(provider: Provider, event: Event, target: Target) -> bool:
     return any(has_path(payload, s.path) for s in enum_sites(_catalogue(), event.request))
 
 
-def _missing_required_example(provider: Provider, event: Event) -> Example | None:
+def _missing_required_example(provider: Provider, event: Event) -> InvalidExample | None:
     event_fields = set(provider.event_fields)
     for example in invalid_examples(provider.id, event.name):
         if example.rule != "required":
@@ -303,11 +304,9 @@ def tampered_body_rejected(ctx: Context) -> None:
             {ctx.builder.scheme.header: delivery.request.header(ctx.builder.scheme.header) or ""})
     elif _body_hash(ctx.provider, ctx.event, ctx.target):
         # keep bodySHA256 consistent with the new body: only the signature can catch this
-        from hookproof.signing import twilio_body_hash_url, url_without_query
+        from hookproof.signing import twilio_body_hash_url
 
-        url = twilio_body_hash_url(_drop_body_hash(delivery.request.url), body)
-        request = request.with_url(url)
-        del url_without_query
+        request = request.with_url(twilio_body_hash_url(delivery.request.url, body))
     exchange = ctx.send(_replace(delivery, request))
     ctx.rejected(exchange, "a delivery changed after signing was accepted",
                  hint="the signature must cover every parameter / the raw body")
@@ -365,11 +364,6 @@ def _window_check(ctx: Context, direction: int) -> None:
     word = "older" if direction < 0 else "later"
     ctx.rejected(exchange, f"a delivery timestamped {skew} s {word} than now was accepted",
                  hint=f"reject timestamps outside ±{window.seconds} s of the receiver's clock")
-
-
-def _stale_severity(ctx: Context) -> Severity:
-    window = ctx.provider.replay_window
-    return window.stale if window else "required"
 
 
 @check("signature.stale_timestamp_rejected", expectation="4xx", applies=_timestamped)
@@ -703,15 +697,6 @@ def _with_severity(failure: CheckFailure, severity: Severity) -> CheckFailure:
     )
 
 
-def _drop_body_hash(url: str) -> str:
-    from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
-
-    parts = urlsplit(url)
-    query = [(k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True)
-             if k != "bodySHA256"]
-    return urlunsplit((parts.scheme, parts.netloc, parts.path, urlencode(query), parts.fragment))
-
-
 def _tamper(ctx: Context, payload: Any) -> Any:
     """The payload with one value changed (a string leaf that is not the event name)."""
     skip = set(ctx.provider.event_fields)
@@ -741,10 +726,6 @@ def _tamper(ctx: Context, payload: Any) -> Any:
 def run(case: Case, target: Target) -> None:
     """Run one case."""
     case.check.run(Context(case, target))
-
-
-def _stale(ctx: Context) -> Severity:  # pragma: no cover - kept for symmetry in docs
-    return _stale_severity(ctx)
 
 
 __all__ = ["REGISTRY", "Case", "Check", "Context", "cases", "check", "run"]

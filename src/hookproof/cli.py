@@ -106,7 +106,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
         targets = [TargetSpec(name=args.provider, provider=args.provider, url=args.url,
                               secret_env=args.secret_env, effects_url=args.effects_url)]
     else:
-        targets, source = load_config(Path(args.config) if args.config else None, cwd)
+        targets, _source = load_config(Path(args.config) if args.config else None, cwd)
         if not targets:
             raise UsageError("no targets: give URL --provider P, or list targets in "
                              "hookproof.yaml or [tool.hookproof] of pyproject.toml")

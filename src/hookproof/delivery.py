@@ -6,6 +6,7 @@ traceback: it becomes an :class:`Exchange` whose ``error`` says what happened in
 
 from __future__ import annotations
 
+import contextlib
 import threading
 import time
 from collections.abc import Mapping, Sequence
@@ -131,10 +132,8 @@ class DeliveryClient:
         sessions = [self._new_session(pool=1) for _ in requests_]
 
         def worker(index: int) -> None:
-            try:
+            with contextlib.suppress(threading.BrokenBarrierError):
                 barrier.wait(timeout=10)
-            except threading.BrokenBarrierError:
-                pass
             results[index] = self.send(requests_[index], session=sessions[index])
 
         threads = [threading.Thread(target=worker, args=(i,), daemon=True)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -19,7 +19,7 @@ from hookproof.errors import HookproofError
 from hookproof.settings import OPTIONS, Settings, resolve_settings
 
 settings_key = pytest.StashKey[Settings]()
-session_key = pytest.StashKey["HookproofSession"]()
+session_key: pytest.StashKey[HookproofSession] = pytest.StashKey()
 failure_key = pytest.StashKey[Any]()
 latency_key = pytest.StashKey[list[tuple[str, float]]]()
 
@@ -37,8 +37,10 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         else:
             kwargs.update(default=None, metavar=option.metavar or option.dest.upper())
         group.addoption(option.flag, **kwargs)
-        parser.addini(option.ini, option.help,
-                      type="linelist" if option.kind == "list" else "string", default=None)
+        if option.kind == "list":
+            parser.addini(option.ini, option.help, type="linelist", default=None)
+        else:
+            parser.addini(option.ini, option.help, type="string", default=None)
 
 
 def pytest_addhooks(pluginmanager: pytest.PytestPluginManager) -> None:
@@ -93,7 +95,7 @@ class HookproofSession:
         self.target = target
         self.events = events
         self.outcomes: list[dict[str, Any]] = []
-        self.started = datetime.now(timezone.utc)
+        self.started = datetime.now(UTC)
         self.report_paths: dict[str, Path] = {}
         self.baseline = load_baseline(self.resolve(settings.baseline)) if (
             settings.baseline and not settings.baseline_update) else frozenset()
@@ -159,9 +161,10 @@ class HookproofSession:
     @pytest.hookimpl(hookwrapper=True)
     def pytest_runtest_makereport(self, item: pytest.Item,
                                   call: pytest.CallInfo[None]) -> Iterator[None]:
-        outcome = yield
+        outcome: Any = yield
         report: pytest.TestReport = outcome.get_result()
-        case = getattr(item, "callspec", None) and item.callspec.params.get("hookproof_check")
+        callspec = getattr(item, "callspec", None)
+        case = callspec.params.get("hookproof_check") if callspec is not None else None
         if case is None or report.when != "call":
             return
         failure = item.stash.get(failure_key, None)
@@ -186,7 +189,7 @@ class HookproofSession:
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
         for name, value in report.user_properties:
             if name == "hookproof":
-                self.outcomes.append(json.loads(value))
+                self.outcomes.append(json.loads(str(value)))
 
     def build_report(self) -> dict[str, Any]:
         from hookproof.report import document, target_section
@@ -199,7 +202,7 @@ class HookproofSession:
             url=self.settings.target_url,
             records=self.outcomes,
         )
-        duration = (datetime.now(timezone.utc) - self.started).total_seconds()
+        duration = (datetime.now(UTC) - self.started).total_seconds()
         return document([section], started=self.started.isoformat(timespec="seconds"),
                         duration=duration, strict=self.settings.strict)
 

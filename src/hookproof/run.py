@@ -27,7 +27,7 @@ import time
 import tomllib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -129,7 +129,7 @@ def run_targets(
     """Run the suite against every target, merge the reports; return the exit code."""
     from hookproof.report import merge, write
 
-    started = datetime.now(timezone.utc)
+    started = datetime.now(UTC)
     clock = time.perf_counter()
     documents: list[dict[str, Any]] = []
     worst = 0

@@ -52,7 +52,7 @@ class Finding:
     """Where, as a JSON path: ``$.data.contact.id``, ``$['MessagingBinding.Address'][1]``."""
     message: str
     keyword: str
-    """The JSON Schema keyword that flagged it (``required``, ``enum``, ``unevaluatedProperties``)."""
+    """The JSON Schema keyword that flagged it: ``required``, ``enum``, ``type``…"""
     schema_path: str
     """Where in the contract the rule is: ``properties/data/required``."""
 
@@ -136,7 +136,8 @@ def _classify(error: ValidationError) -> list[Finding]:
     if keyword == "unevaluatedProperties":
         keys = _extra_keys(error.message) or ["?"]
         return [
-            Finding("drift", json_path([*path, key]), f"unknown field {key!r}", keyword, schema_path)
+            Finding("drift", json_path([*path, key]), f"unknown field {key!r}", keyword,
+                    schema_path)
             for key in keys
         ]
     if keyword == "additionalProperties":

@@ -1,0 +1,314 @@
+"""Benchmark: `hookproof validate` against a plain jsonschema loop over the same archive.
+
+Generates a JSONL archive of --events payloads mixed across every provider (one archive per
+provider, since `validate` takes one --provider), built from the bundled valid examples with
+fresh ids, then times on one core:
+
+  (a) hookproof validate  - hookproof.validate_files.validate_files over each archive, output to
+                            a null sink (what `hookproof validate --provider P FILE.jsonl` runs);
+  (b) plain jsonschema    - json.loads + iter_errors of a cached Draft202012Validator per event
+                            (hookproof's format checker, the same strict schemas, so both find
+                            the same things), the event picked the same way from the payload.
+
+Run:  python bench/bench_validate.py [--events 100000] [--repeat 3] [--dirty 0.0]
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import copy
+import importlib.metadata
+import json
+import os
+import platform
+import random
+import re
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+from jsonschema import Draft202012Validator, FormatChecker
+
+from hookproof.catalogue import Catalogue, load_catalogue
+from hookproof.examples import valid_examples
+from hookproof.formats import FORMATS
+from hookproof.validate_files import validate_files
+from hookproof.validation import ValidationEngine, engine_for
+
+TARGET = 50_000  # events/s for (a)
+
+_SID = re.compile(r"^([A-Z]{2})[0-9a-f]{32}$")
+_UUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
+_SUMMARY = re.compile(
+    r"^(\d+) payload\(s\): (\d+) error\(s\) in (\d+), (\d+) drift finding\(s\) in (\d+)"
+    r"(?:, (\d+) unusable)?"
+)
+
+
+# --------------------------------------------------------------------------- the archive
+
+
+def _vary(value: Any, rng: random.Random, key: str = "") -> Any:
+    """A copy of ``value`` with fresh Twilio SIDs, UUIDs and integer ids (validity kept)."""
+    if isinstance(value, dict):
+        return {k: _vary(v, rng, k) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_vary(v, rng, key) for v in value]
+    if isinstance(value, str):
+        match = _SID.match(value)
+        if match:
+            return match.group(1) + f"{rng.getrandbits(128):032x}"
+        if _UUID.match(value):
+            h = f"{rng.getrandbits(128):032x}"
+            return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
+        return value
+    if isinstance(value, int) and not isinstance(value, bool) and key.lower().endswith("id"):
+        return rng.randrange(1, 10**9)
+    return value
+
+
+def _bases(catalogue: Catalogue) -> dict[str, list[tuple[str, Any]]]:
+    """Per provider: (event, payload) of every valid example whose event can be inferred."""
+    out: dict[str, list[tuple[str, Any]]] = {}
+    for provider in catalogue.providers.values():
+        for event in provider.events:
+            for example in valid_examples(provider.id, event.name):
+                # Frontline `routing` names no event: `validate` needs --event for it.
+                if provider.event_name_of(example.payload) == event.name:
+                    out.setdefault(provider.id, []).append((event.name, example.payload))
+    return out
+
+
+def write_archives(catalogue: Catalogue, directory: Path, events: int, dirty: float,
+                   seed: int) -> dict[str, tuple[Path, int]]:
+    """Write one JSONL archive per provider; return provider -> (path, record count)."""
+    rng = random.Random(seed)
+    bases = _bases(catalogue)
+    pool = [(provider, event, payload)
+            for provider, items in sorted(bases.items()) for event, payload in items]
+    lines: dict[str, list[str]] = {p: [] for p in bases}
+    for _ in range(events):
+        provider, _event, payload = pool[rng.randrange(len(pool))]
+        record = _vary(payload, rng)
+        if dirty and rng.random() < dirty:  # drift: a field the contract does not know
+            record = copy.copy(record)
+            record["x_bench_unknown"] = "1"
+        lines[provider].append(json.dumps(record, separators=(",", ":"), ensure_ascii=False))
+    archives: dict[str, tuple[Path, int]] = {}
+    for provider, records in lines.items():
+        path = directory / f"{provider}.jsonl"
+        path.write_text("\n".join(records) + "\n", encoding="utf-8")
+        archives[provider] = (path, len(records))
+    return archives
+
+
+# --------------------------------------------------------------------------- the two contenders
+
+
+class _Sink:
+    """A text sink that keeps only the last thing written (the summary line)."""
+
+    last = ""
+
+    def write(self, text: str) -> int:
+        self.last = text
+        return len(text)
+
+    def writelines(self, lines: Any) -> None:
+        for _ in lines:
+            pass
+
+    def flush(self) -> None:
+        pass
+
+
+def run_hookproof(provider: str, path: Path) -> tuple[int, int]:
+    """(a): returns (payloads, payloads with an error or drift)."""
+    sink = _Sink()
+    validate_files([path], provider=provider, event=None, out=sink)  # type: ignore[arg-type]
+    match = _SUMMARY.match(sink.last)
+    if match is None:
+        raise SystemExit(f"unexpected summary from validate_files: {sink.last!r}")
+    payloads, _, with_errors, _, with_drift, unusable = match.groups()
+    if unusable:
+        raise SystemExit(f"{provider}: {unusable} unusable record(s) in the archive")
+    return int(payloads), int(with_errors) + int(with_drift)
+
+
+def _format_checker() -> FormatChecker:
+    checker = FormatChecker(formats=())
+    for name, function in FORMATS.items():
+        checker.checks(name)(function)
+    return checker
+
+
+def make_plain(catalogue: Catalogue, engine: ValidationEngine, *, strict: bool
+               ) -> Callable[[str, Path], tuple[int, int]]:
+    """(b): a loop a user would write around cached jsonschema validators."""
+    checker = _format_checker()
+    schemas = engine.strict_schemas if strict else catalogue.schemas
+    registry = engine.strict_registry if strict else catalogue.registry
+    cache: dict[tuple[str, str], Draft202012Validator] = {}
+
+    def run(provider_id: str, path: Path) -> tuple[int, int]:
+        provider = catalogue.provider(provider_id)
+        loads = json.loads
+        payloads = flagged = 0
+        with path.open(encoding="utf-8") as lines:
+            for line in lines:
+                if not line.strip():
+                    continue
+                payload = loads(line)
+                payloads += 1
+                name = provider.event_name_of(payload)
+                key = (provider_id, name or "")
+                validator = cache.get(key)
+                if validator is None:
+                    uri = provider.event(name or "").request
+                    validator = cache[key] = Draft202012Validator(
+                        schemas[uri], registry=registry, format_checker=checker)
+                if next(iter(validator.iter_errors(payload)), None) is not None:
+                    flagged += 1
+        return payloads, flagged
+
+    return run
+
+
+# --------------------------------------------------------------------------- timing
+
+
+def _pin_one_core() -> str:
+    if hasattr(os, "sched_setaffinity") and hasattr(os, "sched_getaffinity"):
+        cpu = min(os.sched_getaffinity(0))
+        os.sched_setaffinity(0, {cpu})
+        return f"pinned to CPU {cpu}"
+    return "not pinned (no sched_setaffinity)"
+
+
+def _time(run: Callable[[str, Path], tuple[int, int]], archives: dict[str, tuple[Path, int]],
+          repeat: int) -> Iterator[tuple[str, float, int, int]]:
+    """Best-of-``repeat`` wall time per provider: (provider, seconds, payloads, flagged)."""
+    for provider, (path, _count) in sorted(archives.items()):
+        times: list[float] = []
+        payloads = flagged = 0
+        for _ in range(repeat):
+            start = time.perf_counter()
+            payloads, flagged = run(provider, path)
+            times.append(time.perf_counter() - start)
+        yield provider, min(times), payloads, flagged
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0] if __doc__ else None)
+    parser.add_argument("--events", type=int, default=100_000, help="archive size (100000)")
+    parser.add_argument("--repeat", type=int, default=3, help="timed runs, best is kept (3)")
+    parser.add_argument("--dirty", type=float, default=0.0,
+                        help="fraction of records given an unknown field (drift), e.g. 0.01")
+    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--baseline-repeat", type=int, default=1,
+                        help="timed runs of the (slow) baseline, best is kept (1)")
+    parser.add_argument("--contract-baseline", action="store_true",
+                        help="also time (b') jsonschema over the contracts as on disk "
+                        "(not strict: finds no drift)")
+    parser.add_argument("--dir", type=Path, help="keep the archives here")
+    args = parser.parse_args(argv)
+
+    pinned = _pin_one_core()
+    start = time.perf_counter()
+    catalogue = load_catalogue()
+    engine = engine_for(catalogue)
+    engine_seconds = time.perf_counter() - start
+
+    with contextlib.ExitStack() as stack:
+        if args.dir:
+            args.dir.mkdir(parents=True, exist_ok=True)
+            directory = args.dir
+        else:
+            directory = Path(stack.enter_context(tempfile.TemporaryDirectory()))
+        start = time.perf_counter()
+        archives = write_archives(catalogue, directory, args.events, args.dirty, args.seed)
+        generated = time.perf_counter() - start
+        total = sum(n for _, n in archives.values())
+        size = sum(p.stat().st_size for p, _ in archives.values())
+
+        contenders: list[tuple[str, Callable[[str, Path], tuple[int, int]], int]] = [
+            ("(a) hookproof validate", run_hookproof, args.repeat),
+            ("(b) jsonschema, strict copy", make_plain(catalogue, engine, strict=True),
+             args.baseline_repeat),
+        ]
+        if args.contract_baseline:
+            contenders.append(("(b') jsonschema, contract as on disk",
+                               make_plain(catalogue, engine, strict=False),
+                               args.baseline_repeat))
+
+        # Warm-up on a small archive of every event: compiles each contender's validators
+        # (a one-off per process), so the timed runs measure steady state.
+        warm_dir = directory / "warm"
+        warm_dir.mkdir()
+        warm = write_archives(catalogue, warm_dir, 3000, args.dirty, args.seed + 1)
+        start = time.perf_counter()
+        for provider, (path, _) in warm.items():
+            run_hookproof(provider, path)
+        cold = engine_seconds + time.perf_counter() - start
+        for _, run, _ in contenders[1:]:
+            for provider, (path, _) in warm.items():
+                run(provider, path)
+
+        results: dict[str, dict[str, tuple[float, int, int]]] = {}
+        for label, run, repeat in contenders:
+            results[label] = {p: (t, n, f) for p, t, n, f in _time(run, archives, repeat)}
+
+    def version(name: str) -> str:
+        try:
+            return importlib.metadata.version(name)
+        except importlib.metadata.PackageNotFoundError:
+            return "?"
+
+    print(f"Python {platform.python_version()} ({platform.machine()}), jsonschema "
+          f"{version('jsonschema')}, jsonschema-rs {version('jsonschema-rs')}; {pinned}")
+    print(f"archive: {total:,} events, {size / 1e6:.1f} MB JSONL in {len(archives)} files "
+          f"(generated in {generated:.1f} s); dirty fraction {args.dirty}; best of "
+          f"{args.repeat} for (a), of {args.baseline_repeat} for the baseline")
+    print(f"start-up of (a): catalogue + engine + compiling validators: {cold:.2f} s "
+          "(not in the figures)\n")
+
+    labels = list(results)
+    head = f"{'provider':<22}{'events':>9}" + "".join(f"{lab[:4].strip():>14}" for lab in labels)
+    print(head + f"{'ratio a/b':>11}")
+    print("-" * len(head + " " * 11))
+    rows = [*sorted(archives), "all"]
+    for row in rows:
+        cells: list[float] = []
+        count = total if row == "all" else archives[row][1]
+        for label in labels:
+            seconds = (sum(t for t, _, _ in results[label].values()) if row == "all"
+                       else results[label][row][0])
+            cells.append(count / seconds if seconds else float("inf"))
+        print(f"{row:<22}{count:>9,}" + "".join(f"{c:>10,.0f} ev/s" for c in cells)
+              + f"{cells[0] / cells[1]:>10.1f}x")
+    print()
+    for label in labels:
+        print(f"  {label}")
+
+    # Cross-check: both contenders saw every record and flagged the same number.
+    flagged = {label: sum(f for _, _, f in r.values()) for label, r in results.items()}
+    seen = {label: sum(n for _, n, _ in r.values()) for label, r in results.items()}
+    print(f"\nrecords seen: {seen[labels[0]]:,}; flagged (error or drift): "
+          + ", ".join(f"{lab.split()[0]} {n:,}" for lab, n in flagged.items()))
+    consistent = (all(n == total for n in seen.values())
+                  and flagged[labels[0]] == flagged[labels[1]])
+    a_rate = total / sum(t for t, _, _ in results[labels[0]].values())
+    print(f"target for (a): >= {TARGET:,} events/s -> {a_rate:,.0f} events/s: "
+          + ("met" if a_rate >= TARGET else "NOT met"))
+    if not consistent:
+        print("MISMATCH between contenders (records seen or flagged)", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
