@@ -53,7 +53,12 @@ def _describe(exc: requests.RequestException) -> tuple[str, str]:
     text = str(exc)
     lowered = text.lower()
     if isinstance(exc, requests.exceptions.SSLError):
-        reason = "certificate verify failed" if "certificate" in lowered else "TLS handshake failed"
+        if "certificate" in lowered:
+            reason = "certificate verify failed"
+        elif "wrong version number" in lowered or "record layer failure" in lowered:
+            reason = "the target does not speak TLS: is it plain http://?"
+        else:
+            reason = "TLS handshake failed"
         return "tls", f"TLS failure ({reason}); use --ca-bundle PATH or --insecure"
     if isinstance(exc, requests.exceptions.Timeout):
         return "timeout", "timed out"
@@ -64,7 +69,13 @@ def _describe(exc: requests.RequestException) -> tuple[str, str]:
             "failed to resolve" in lowered
         ):
             return "unreachable", "host name does not resolve"
-        if "reset" in lowered or "aborted" in lowered or "remotedisconnected" in lowered:
+        # http.client's BadStatusLine & co. arrive wrapped as ('Connection aborted.', ...)
+        if any(word in lowered for word in ("badstatusline", "unknownprotocol", "linetoolong",
+                                            "got more than")):
+            return "protocol", "the answer is not HTTP (garbage on the connection)"
+        if "remotedisconnected" in lowered or "remote end closed" in lowered:
+            return "protocol", "connection closed without an answer"
+        if "reset" in lowered or "aborted" in lowered:
             return "protocol", "connection reset before an answer"
         return "unreachable", "cannot connect"
     if isinstance(exc, requests.exceptions.InvalidURL | requests.exceptions.MissingSchema):

@@ -22,6 +22,8 @@ class Record:
     line: int
     payload: Any = None
     problem: str | None = None
+    request: Any = None
+    """The recorded request (HAR input), to verify its signature; None for payload files."""
 
 
 def read_records(path: Path, encoding: str) -> Iterator[Record]:

@@ -158,6 +158,12 @@ class HookproofSession:
         found = list(cases(self.target.provider, self.target, self.events, group))
         metafunc.parametrize("hookproof_check", found, ids=[c.id for c in found], indirect=True)
 
+    def pytest_collection_finish(self, session: pytest.Session) -> None:
+        # Every conftest is loaded by now. With no implementation of pytest_hookproof_effects
+        # there is no probe (the checks then say how to give one, not "could not tell").
+        if not self.config.pluginmanager.hook.pytest_hookproof_effects.get_hookimpls():
+            self.target.effects.hook = None
+
     @pytest.hookimpl(hookwrapper=True)
     def pytest_runtest_makereport(self, item: pytest.Item,
                                   call: pytest.CallInfo[None]) -> Iterator[None]:
@@ -181,8 +187,11 @@ class HookproofSession:
             "latencies_ms": item.stash.get(latency_key, []),
         }
         if report.skipped and not hasattr(report, "wasxfail"):
-            longrepr = report.longrepr
-            record["reason"] = longrepr[2] if isinstance(longrepr, tuple) else str(longrepr)
+            record["reason"] = _skip_reason(report)
+        elif report.failed and failure is None:
+            # the check itself crashed: a failure without details, never a silent pass
+            crash = getattr(report.longrepr, "reprcrash", None)
+            record["reason"] = f"error: {getattr(crash, 'message', 'the check crashed')}"
         # results travel in report properties: under pytest-xdist the controller reads them
         report.user_properties.append(("hookproof", json.dumps(record)))
 
@@ -204,7 +213,8 @@ class HookproofSession:
         )
         duration = (datetime.now(UTC) - self.started).total_seconds()
         return document([section], started=self.started.isoformat(timespec="seconds"),
-                        duration=duration, strict=self.settings.strict)
+                        duration=duration, seed=self.settings.seed,
+                        strict=self.settings.strict)
 
     @pytest.hookimpl(trylast=True)
     def pytest_sessionfinish(self, session: pytest.Session) -> None:
@@ -235,6 +245,11 @@ class HookproofSession:
             f"{self.target.provider.id} at {self.settings.target_url}: "
             f"{len(self.outcomes)} checks: {parts}"
         )
+        if any(r["check"].startswith("fuzz.") for r in self.outcomes):
+            terminalreporter.write_line(
+                f"fuzz: seed {self.settings.seed}, {self.settings.fuzz_examples} generated "
+                f"payload(s) per event and check (replay: --hookproof-seed {self.settings.seed})"
+            )
         if self.settings.baseline_update:
             terminalreporter.write_line(f"baseline written: {self.resolve(self.settings.baseline)}")
         if "json" in self.report_paths:
@@ -276,11 +291,15 @@ def write_baseline(path: Path, records: list[dict[str, Any]]) -> None:
 def _outcome(report: pytest.TestReport, failure: Any) -> str:
     if report.passed and not hasattr(report, "wasxfail"):
         return "pass"
-    if hasattr(report, "wasxfail") or (report.failed and failure is not None):
+    if hasattr(report, "wasxfail") or report.failed:
         return "fail"
-    if report.skipped:
-        return "not_observed"
-    return "error"
+    # NotObserved skips with "not observed: ..."; anything else skipped the check
+    return "not_observed" if "not observed" in _skip_reason(report) else "skipped"
+
+
+def _skip_reason(report: pytest.TestReport) -> str:
+    longrepr = report.longrepr
+    return str(longrepr[2]) if isinstance(longrepr, tuple) else str(longrepr)
 
 
 # -- fixtures ---------------------------------------------------------------------------------

@@ -1,29 +1,69 @@
-"""Rendering a conformance report: Markdown (fits a GitHub step summary) and one HTML file."""
+"""Rendering a conformance report: Markdown (fits a GitHub step summary) and one HTML file.
+
+The HTML page is self-contained: inline CSS, no script, no font, image or stylesheet fetched
+from anywhere, so it can be attached to a CI run and opened offline. Its matrix cells carry
+the outcome as a class (``td.pass``, ``td.fail``, ``td.not_observed``, ``td.skipped``; a
+failure also ``required`` or ``recommended``, and ``baselined`` when known), which is what the
+colours hang on and what tests count.
+"""
 
 from __future__ import annotations
 
 import html
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 SYMBOL = {"pass": "✅", "fail": "❌", "not_observed": "➖", "skipped": "⏭"}
+"""Markdown marks (GitHub renders emoji)."""
+HTML_SYMBOL = {"pass": "✓", "fail": "✗", "warn": "!", "not_observed": "–", "skipped": "»"}
+"""HTML marks: plain text glyphs, legible without an emoji font (colour carries the rest)."""
+PROVIDER_ROW = "(provider)"
+"""The matrix row of checks that run once per provider rather than per event."""
+MARKDOWN_FAILURES = 30
+"""Failures detailed in the Markdown (the HTML has them all)."""
+MARKDOWN_LIMIT = 900_000
+"""Bytes: a GitHub step summary holds at most 1 MiB per step."""
+
+_RANK = {"fail": 3, "not_observed": 2, "skipped": 1, "pass": 0}
 
 
 def _verdict(report: Mapping[str, Any]) -> str:
     return "conformant" if report["conformant"] else "NOT conformant"
 
 
+def _target_ok(target: Mapping[str, Any], strict: bool) -> bool:
+    s = target["summary"]
+    return int(s["fail_required"]) + (int(s["fail_recommended"]) if strict else 0) == 0
+
+
+def _totals(report: Mapping[str, Any]) -> dict[str, int]:
+    keys = ("checks", "pass", "fail", "not_observed", "skipped", "fail_required",
+            "fail_recommended", "baselined")
+    return {k: sum(t["summary"][k] for t in report["targets"]) for k in keys}
+
+
 def _matrix(target: Mapping[str, Any]) -> tuple[list[str], list[str], dict[tuple[str, str], Any]]:
+    """Checks (columns, grouped), events (rows) and the result in each cell.
+
+    Should a cell get several results, the worst outcome is shown.
+    """
     checks: list[str] = []
     events: list[str] = []
     cells: dict[tuple[str, str], Any] = {}
     for result in target["results"]:
-        event = result["event"] or "(provider)"
+        event = result["event"] or PROVIDER_ROW
         if result["check"] not in checks:
             checks.append(result["check"])
         if event not in events:
             events.append(event)
-        cells[(event, result["check"])] = result
+        key = (event, result["check"])
+        if key not in cells or _RANK[result["outcome"]] > _RANK[cells[key]["outcome"]]:
+            cells[key] = result
+    groups = list(dict.fromkeys(c.split(".", 1)[0] for c in checks))
+    checks.sort(key=lambda c: groups.index(c.split(".", 1)[0]))
+    if PROVIDER_ROW in events:
+        events.remove(PROVIDER_ROW)
+        events.append(PROVIDER_ROW)
     return checks, events, cells
 
 
@@ -38,140 +78,371 @@ def _cell_text(result: Mapping[str, Any] | None) -> str:
     return mark
 
 
+def _ordered_failures(target: Mapping[str, Any]) -> list[Mapping[str, Any]]:
+    """Required before recommended, baselined last; otherwise in the order they ran."""
+    def rank(failure: Mapping[str, Any]) -> tuple[int, int]:
+        return (1 if failure.get("baselined") else 0,
+                0 if failure["severity"] == "required" else 1)
+
+    return sorted(target["failures"], key=rank)
+
+
+def _slug(raw: str) -> str:
+    return "".join(ch if ch.isalnum() or ch in "-_." else "_" for ch in raw)
+
+
+def _anchor(target: Mapping[str, Any], check: str, event: str | None) -> str:
+    return _slug(f"f-{target['name']}-{check}-{event or 'provider'}")
+
+
+# -- Markdown ----------------------------------------------------------------------------------
+
+
+def _md(text: object) -> str:
+    """Text safe inside a Markdown table cell or summary line."""
+    return html.escape(str(text)).replace("|", "\\|").replace("\n", " ")
+
+
+def _fence(text: str, lang: str = "") -> list[str]:
+    ticks = "```"
+    while ticks in text:
+        ticks += "`"
+    return [ticks + lang, text, ticks]
+
+
 def render_markdown(report: Mapping[str, Any]) -> str:
-    lines = [f"# hookproof conformance: {_verdict(report)}", ""]
-    lines.append(f"hookproof {report['hookproof_version']}, started {report['started']}, "
-                 f"{report['duration_seconds']} s"
-                 + (f", seed {report['seed']}" if report.get("seed") is not None else ""))
+    strict = bool(report.get("strict"))
+    totals = _totals(report)
+    icon = "✅" if report["conformant"] else "❌"
+    lines = [f"# {icon} hookproof conformance: {_verdict(report)}", ""]
+    lines.append(
+        f"{len(report['targets'])} target(s) · {totals['checks']} checks · "
+        f"{totals['fail_required']} required failure(s) · {totals['fail_recommended']} "
+        f"recommended · {totals['baselined']} baselined · hookproof "
+        f"{report['hookproof_version']} · started {report['started']} · "
+        f"{report['duration_seconds']} s"
+        + (f" · seed {report['seed']}" if report.get("seed") is not None else "")
+        + (" · strict" if strict else ""))
     lines.append("")
-    lines.append("| target | provider | checks | pass | fail (required) | fail (recommended) "
-                 "| not observed | baselined | coverage |")
-    lines.append("|---|---|---|---|---|---|---|---|---|")
+    lines.append("| | target | provider | checks | pass | fail (required) | fail (recommended) "
+                 "| not observed | skipped | baselined | coverage |")
+    lines.append("|---|---|---|---|---|---|---|---|---|---|---|")
     for t in report["targets"]:
         s = t["summary"]
         c = t["coverage"]
-        lines.append(f"| {t['name']} | {t['provider']} | {s['checks']} | {s['pass']} | "
-                     f"{s['fail_required']} | {s['fail_recommended']} | {s['not_observed']} | "
-                     f"{s['baselined']} | {c['events_exercised']}/{c['events_declared']} |")
+        lines.append(
+            f"| {'✅' if _target_ok(t, strict) else '❌'} | {_md(t['name'])} | "
+            f"{_md(t['provider'])} | {s['checks']} | {s['pass']} | {s['fail_required']} | "
+            f"{s['fail_recommended']} | {s['not_observed']} | {s['skipped']} | "
+            f"{s['baselined']} | {c['events_exercised']}/{c['events_declared']} |")
+    shown = hidden = used = 0  # failures detailed, left out; bytes they take
     for t in report["targets"]:
         checks, events, cells = _matrix(t)
-        lines += ["", f"## {t['name']} ({t['provider']}) — {t['url']}", ""]
-        short = [c.split(".", 1)[1] for c in checks]
-        lines.append("| event | " + " | ".join(short) + " |")
-        lines.append("|---" * (len(checks) + 1) + "|")
-        for event in events:
-            lines.append(f"| {event} | "
-                         + " | ".join(_cell_text(cells.get((event, c))) for c in checks) + " |")
+        lines += ["", f"## {_md(t['name'])} ({_md(t['provider'])}) — {_md(t['url'])}", ""]
+        if checks:
+            lines.append("| event | " + " | ".join(_md(c.split(".", 1)[-1]) for c in checks)
+                         + " |")
+            lines.append("|---" * (len(checks) + 1) + "|")
+            for event in events:
+                lines.append(f"| {_md(event)} | " + " | ".join(
+                    _cell_text(cells.get((event, c))) for c in checks) + " |")
         if t["latency"]:
-            lines += ["", "| event | p50 ms | p95 ms | max ms | budget ms |",
-                      "|---|---|---|---|---|"]
+            lines += ["", "| event | samples | p50 ms | p95 ms | max ms | budget ms |",
+                      "|---|---|---|---|---|---|"]
             for row in t["latency"]:
-                lines.append(f"| {row['event']} | {row['p50_ms']} | {row['p95_ms']} | "
-                             f"{row['max_ms']} | {row['budget_ms']} |")
-        for failure in t["failures"]:
-            where = failure.get("event") or "(provider)"
-            tag = " (baselined)" if failure.get("baselined") else ""
-            lines += ["", f"<details><summary>❌ <code>{failure['check']}</code> {where}: "
-                      f"{html.escape(failure['title'])} ({failure['severity']}){tag}</summary>",
-                      "", f"- expected: {html.escape(str(failure['expected']))}",
-                      f"- got: {html.escape(str(failure['got']))}"]
-            if failure.get("json_path"):
-                lines.append(f"- at: `{failure['json_path']}`")
-            if failure.get("reproduction"):
-                lines += ["", "```sh", failure["reproduction"], "```"]
-            lines += ["", "</details>"]
+                over = " ❌" if row["budget_ms"] and row["max_ms"] > row["budget_ms"] else ""
+                lines.append(f"| {_md(row['event'])} | {row['samples']} | {row['p50_ms']} | "
+                             f"{row['p95_ms']} | {row['max_ms']}{over} | {row['budget_ms']} |")
+        for failure in _ordered_failures(t):
+            block = ["", *_markdown_failure(failure)]
+            size = sum(len(line.encode("utf-8")) + 1 for line in block)
+            if shown >= MARKDOWN_FAILURES or used + size > MARKDOWN_LIMIT // 2:
+                hidden += 1
+                continue
+            shown += 1
+            used += size
+            lines += block
+    if hidden:
+        lines += ["", f"… and {hidden} more failure(s): see conformance.html or "
+                  "conformance.json."]
     lines.append("")
     lines.append("Legend: ✅ pass · ❌ fail (required) · ⚠️ fail (recommended) · ➖ not observed"
-                 " · ᵇ baselined")
-    return "\n".join(lines) + "\n"
+                 " · ⏭ skipped · ᵇ baselined (known failure, not counted)")
+    text = "\n".join(lines) + "\n"
+    if len(text.encode("utf-8")) > MARKDOWN_LIMIT:
+        cut = text.encode("utf-8")[:MARKDOWN_LIMIT].decode("utf-8", "ignore")
+        text = cut.rsplit("\n", 1)[0] + "\n\n… (truncated: see conformance.html)\n"
+    return text
 
+
+def _markdown_failure(failure: Mapping[str, Any]) -> list[str]:
+    where = failure.get("event") or PROVIDER_ROW
+    mark = "⚠️" if failure["severity"] == "recommended" else "❌"
+    tag = " (baselined)" if failure.get("baselined") else ""
+    esc = html.escape
+    lines = [f"<details><summary>{mark} <code>{esc(failure['check'])}</code> {esc(where)}: "
+             f"{esc(failure['title'])} ({failure['severity']}){tag}</summary>", "",
+             f"- expected: {esc(failure['expected'])}",
+             f"- got: {esc(failure['got'])}"]
+    if failure.get("json_path"):
+        lines.append(f"- at: `{failure['json_path']}`"
+                     + (f" (contract: `{failure['schema_path']}`)"
+                        if failure.get("schema_path") else ""))
+    if failure.get("hint"):
+        lines.append(f"- hint: {esc(failure['hint'])}")
+    if failure.get("reproduction"):
+        lines += ["", *_fence(failure["reproduction"], "sh")]
+    lines += ["", "</details>"]
+    return lines
+
+
+# -- HTML --------------------------------------------------------------------------------------
 
 _CSS = """
-body{font:14px/1.4 system-ui,sans-serif;margin:24px;color:#1b1f24}
-h1 .ok{color:#1a7f37}h1 .bad{color:#cf222e}
-table{border-collapse:collapse;margin:8px 0 20px}
-th,td{border:1px solid #d0d7de;padding:3px 6px;text-align:center}
-th.event,td.event{text-align:left;font-family:ui-monospace,monospace}
-th.rot{writing-mode:vertical-rl;transform:rotate(180deg);font-weight:500;font-size:12px}
-td.pass{background:#dafbe1}td.fail{background:#ffebe9}td.warn{background:#fff8c5}
-td.not_observed,td.skipped{background:#eaeef2}
-details{border:1px solid #d0d7de;border-radius:6px;margin:6px 0;padding:6px 10px}
-summary{cursor:pointer}pre{white-space:pre-wrap;background:#f6f8fa;padding:8px}
+:root{--pass:#2da44e;--pass-bg:#dafbe1;--fail:#cf222e;--fail-bg:#ffcecb;--warn:#9a6700;
+--warn-bg:#fae17d;--grey:#57606a;--grey-bg:#e6e9ec;--line:#d0d7de;--soft:#f6f8fa}
+*{box-sizing:border-box}
+body{font:14px/1.45 system-ui,-apple-system,"Segoe UI",sans-serif;margin:0;color:#1f2328}
+main{padding:0 24px 40px;max-width:1800px}
+header.verdict{padding:18px 24px;color:#fff;margin-bottom:16px}
+header.verdict.ok{background:var(--pass)}header.verdict.bad{background:var(--fail)}
+header.verdict h1{margin:0 0 4px;font-size:24px}
+header.verdict p{margin:0;opacity:.95}
+h2{margin:28px 0 6px;border-bottom:1px solid var(--line);padding-bottom:4px}
+h2 small{font-weight:400;color:var(--grey);font-size:14px}
+h3{margin:16px 0 6px;font-size:15px}
+.badge{display:inline-block;border-radius:10px;padding:0 8px;font-size:12px;font-weight:600;
+vertical-align:middle}
+.badge.ok{background:var(--pass-bg);color:#116329}.badge.bad{background:var(--fail-bg);
+color:#82071e}
+table{border-collapse:collapse;margin:6px 0 14px}
+th,td{border:1px solid var(--line);padding:3px 7px;text-align:center}
+th{background:var(--soft);font-weight:600}
+td.label,th.label{text-align:left;font-family:ui-monospace,SFMono-Regular,Menlo,monospace;
+font-size:12.5px;white-space:nowrap}
+table.matrix th.check{writing-mode:vertical-rl;transform:rotate(180deg);font-weight:500;
+font-size:12px;white-space:nowrap;padding:6px 2px;max-height:260px}
+table.matrix th.group{font-size:12px;text-transform:uppercase;letter-spacing:.04em}
+table.matrix td{width:28px;height:24px;padding:0;font-size:13px}
+table.matrix td a{display:block;color:inherit;text-decoration:none;line-height:24px}
+td.pass{background:var(--pass-bg)}
+td.fail{background:var(--fail-bg);outline:1px solid var(--fail)}
+td.fail.recommended{background:var(--warn-bg);outline:1px solid var(--warn)}
+td.fail.baselined{outline-style:dashed;opacity:.75}
+td.not_observed,td.skipped{background:var(--grey-bg);color:var(--grey)}
+td.none{background:#fff}
+td.over{color:var(--fail);font-weight:700}
+.legend span{display:inline-block;margin-right:14px}
+.legend i{display:inline-block;width:14px;height:14px;vertical-align:-2px;margin-right:4px;
+border:1px solid var(--line)}
+.legend i.pass{background:var(--pass-bg)}.legend i.fail{background:var(--fail-bg)}
+.legend i.warn{background:var(--warn-bg)}.legend i.grey{background:var(--grey-bg)}
+details.failure{border:1px solid var(--line);border-left:4px solid var(--fail);
+border-radius:6px;margin:6px 0;padding:6px 10px;background:#fff}
+details.failure.recommended{border-left-color:var(--warn)}
+details.failure.baselined{border-left-style:dashed;opacity:.85}
+details.failure summary{cursor:pointer}
+details.failure summary code{font-weight:600}
+details.failure dl{display:grid;grid-template-columns:max-content 1fr;gap:2px 12px;margin:8px 0}
+details.failure dt{color:var(--grey)}details.failure dd{margin:0;overflow-wrap:anywhere}
+pre{white-space:pre-wrap;overflow-wrap:anywhere;background:var(--soft);padding:8px;margin:4px 0;
+border-radius:4px;font:12px/1.4 ui-monospace,SFMono-Regular,Menlo,monospace}
+.meta{color:var(--grey)}
 """
 
 
-def _cell_html(result: Mapping[str, Any] | None) -> str:
+def _cell_html(target: Mapping[str, Any], result: Mapping[str, Any] | None) -> str:
     if result is None:
-        return "<td></td>"
-    css = result["outcome"]
-    if css == "fail" and result["severity"] == "recommended":
-        css = "warn"
-    title = f"{result['check']}: {result['outcome']} ({result['severity']})"
+        return '<td class="none"></td>'
+    outcome = result["outcome"]
+    classes = [outcome]
+    if outcome == "fail":
+        classes.append(result["severity"])
+    if result.get("baselined"):
+        classes.append("baselined")
+    event = result["event"] or PROVIDER_ROW
+    title = f"{result['check']} · {event}: {outcome.replace('_', ' ')}"
+    if outcome == "fail":
+        title += f" ({result['severity']})"
     if result.get("baselined"):
         title += ", baselined"
-    return (f'<td class="{css}" title="{html.escape(title)}" data-outcome="{result["outcome"]}">'
-            f"{_cell_text(result)}</td>")
+    if result.get("reason"):
+        title += f" — {result['reason']}"
+    mark = HTML_SYMBOL["warn" if "recommended" in classes else outcome]
+    if result.get("baselined"):
+        mark += "ᵇ"
+    if outcome == "fail":
+        mark = f'<a href="#{_anchor(target, result["check"], result["event"])}">{mark}</a>'
+    return (f'<td class="{" ".join(classes)}" title="{html.escape(title)}" '
+            f'data-check="{html.escape(result["check"])}" data-event="{html.escape(event)}">'
+            f"{mark}</td>")
+
+
+def _matrix_html(target: Mapping[str, Any]) -> list[str]:
+    checks, events, cells = _matrix(target)
+    if not checks:
+        return ["<p class=meta>No checks ran.</p>"]
+    esc = html.escape
+    groups: dict[str, int] = {}
+    for check in checks:
+        group = check.split(".", 1)[0]
+        groups[group] = groups.get(group, 0) + 1
+    parts = [f'<table class="matrix" data-provider="{esc(target["provider"])}">',
+             '<tr><th class="label" rowspan="2">event</th>'
+             + "".join(f'<th class="group" colspan="{n}">{esc(g)}</th>'
+                       for g, n in groups.items()) + "</tr>",
+             "<tr>" + "".join(f'<th class="check" title="{esc(c)}">{esc(c.split(".", 1)[-1])}'
+                              "</th>" for c in checks) + "</tr>"]
+    for event in events:
+        parts.append(f'<tr><td class="label">{esc(event)}</td>'
+                     + "".join(_cell_html(target, cells.get((event, c))) for c in checks)
+                     + "</tr>")
+    parts.append("</table>")
+    return parts
+
+
+def _latency_html(target: Mapping[str, Any]) -> list[str]:
+    if not target["latency"]:
+        return []
+    parts = ["<h3>Latency</h3>", '<table class="latency"><tr><th class="label">event</th>'
+             "<th>samples</th><th>p50 ms</th><th>p95 ms</th><th>max ms</th><th>budget ms</th>"
+             "<th>max / budget</th></tr>"]
+    for row in target["latency"]:
+        budget = row["budget_ms"]
+        share = f"{row['max_ms'] / budget:.1%}" if budget else "—"
+        over = ' class="over"' if budget and row["max_ms"] > budget else ""
+        parts.append(
+            f'<tr><td class="label">{html.escape(row["event"])}</td><td>{row["samples"]}</td>'
+            f"<td>{row['p50_ms']}</td><td>{row['p95_ms']}</td><td{over}>{row['max_ms']}</td>"
+            f"<td>{budget}</td><td{over}>{share}</td></tr>")
+    parts.append("</table>")
+    return parts
+
+
+def _pairs(rows: Iterable[tuple[str, object]]) -> str:
+    return "<dl>" + "".join(f"<dt>{html.escape(k)}</dt><dd>{html.escape(str(v))}</dd>"
+                            for k, v in rows) + "</dl>"
+
+
+def _headers_text(headers: Mapping[str, str]) -> str:
+    return "\n".join(f"{k}: {v}" for k, v in headers.items())
+
+
+def _failure_html(target: Mapping[str, Any], failure: Mapping[str, Any], *,
+                  open_: bool = False) -> str:
+    esc = html.escape
+    where = failure.get("event") or PROVIDER_ROW
+    severity = failure["severity"]
+    classes = ["failure", severity] + (["baselined"] if failure.get("baselined") else [])
+    tag = " · baselined" if failure.get("baselined") else ""
+    mark = "!" if severity == "recommended" else "✗"
+    facts: list[tuple[str, object]] = [("expected", failure["expected"]),
+                                       ("got", failure["got"])]
+    if failure.get("json_path"):
+        facts.append(("json path", failure["json_path"]))
+    if failure.get("schema_path"):
+        facts.append(("contract", failure["schema_path"]))
+    if failure.get("hint"):
+        facts.append(("hint", failure["hint"]))
+    body = [_pairs(facts)]
+    details: Sequence[Mapping[str, Any]] = failure.get("details") or ()
+    if details:
+        body.append("<h3>Also</h3><ul>" + "".join(
+            f"<li>{esc(d['title'])}"
+            + (f" at <code>{esc(str(d['json_path']))}</code>" if d.get("json_path") else "")
+            + f": expected {esc(str(d['expected']))}, got {esc(str(d['got']))}</li>"
+            for d in details) + "</ul>")
+    request = failure.get("request")
+    if request:
+        sent = (f"{request['method']} {request['url']}\n{_headers_text(request['headers'])}"
+                f"\n\n{request['body_head']}")
+        body.append(f'<h3>Sent</h3><pre class="request">{esc(sent)}</pre>')
+    response = failure.get("response")
+    if response:
+        if response.get("error"):
+            got = f"no usable answer after {response['elapsed_ms']} ms: {response['error']}"
+        else:
+            got = (f"HTTP {response['status']} in {response['elapsed_ms']} ms\n"
+                   f"{_headers_text(response['headers'])}\n\n{response.get('body_head') or ''}")
+        body.append(f'<h3>Came back</h3><pre class="response">{esc(got)}</pre>')
+    if failure.get("reproduction"):
+        body.append("<h3>Reproduce</h3><p class=meta>The signature as computed; the secret is "
+                    "never shown. A timestamped signature goes stale: re-sign with "
+                    "<code>hookproof send</code>.</p>"
+                    f'<pre class="reproduction">{esc(failure["reproduction"])}</pre>')
+    return (f'<details class="{" ".join(classes)}"{" open" if open_ else ""} '
+            f'id="{_anchor(target, failure["check"], failure.get("event"))}" '
+            f'data-check="{esc(failure["check"])}"><summary>{mark} '
+            f"<code>{esc(failure['check'])}</code> · {esc(where)} · {esc(failure['title'])} "
+            f"({esc(severity)}){tag}</summary>{''.join(body)}</details>")
 
 
 def render_html(report: Mapping[str, Any]) -> str:
     esc = html.escape
-    verdict = _verdict(report)
-    parts = ["<!doctype html><html lang=en><head><meta charset=utf-8>",
-             "<title>hookproof conformance</title>", f"<style>{_CSS}</style></head><body>",
-             f'<h1>hookproof conformance: <span class="{"ok" if report["conformant"] else "bad"}"'
-             f' id="verdict">{esc(verdict)}</span></h1>',
-             f"<p>hookproof {esc(report['hookproof_version'])} · started "
-             f"{esc(report['started'])} · {report['duration_seconds']} s"
-             + (f" · seed {report['seed']}" if report.get("seed") is not None else "")
-             + "</p>"]
+    strict = bool(report.get("strict"))
+    totals = _totals(report)
+    ok = bool(report["conformant"])
+    meta = (f"{len(report['targets'])} target(s) · {totals['checks']} checks · "
+            f"{totals['pass']} pass · {totals['fail_required']} required failure(s) · "
+            f"{totals['fail_recommended']} recommended · {totals['not_observed']} not observed · "
+            f"{totals['baselined']} baselined")
+    run = (f"hookproof {report['hookproof_version']} · started {report['started']} · "
+           f"{report['duration_seconds']} s"
+           + (f" · seed {report['seed']}" if report.get("seed") is not None else "")
+           + (" · strict (recommended checks count)" if strict else ""))
+    parts = [
+        "<!doctype html>",
+        '<html lang="en"><head><meta charset="utf-8">',
+        '<meta name="viewport" content="width=device-width,initial-scale=1">',
+        f"<title>hookproof: {esc(_verdict(report))}</title>",
+        f"<style>{_CSS}</style></head><body>",
+        f'<header class="verdict {"ok" if ok else "bad"}"><h1 id="verdict">'
+        f"{'✔' if ok else '✘'} {esc(_verdict(report))}</h1>"
+        f"<p>{esc(meta)}</p><p>{esc(run)}</p></header>",
+        "<main>",
+        '<p class="legend"><span><i class="pass"></i>pass</span>'
+        '<span><i class="fail"></i>fail (required)</span>'
+        '<span><i class="warn"></i>fail (recommended)</span>'
+        '<span><i class="grey"></i>not observed / skipped</span>'
+        "<span>ᵇ baselined (known failure, not counted)</span></p>",
+        '<table class="targets"><tr><th></th><th class="label">target</th><th>provider</th>'
+        "<th>checks</th><th>pass</th><th>fail (required)</th><th>fail (recommended)</th>"
+        "<th>not observed</th><th>baselined</th><th>coverage</th></tr>",
+    ]
     for t in report["targets"]:
-        checks, events, cells = _matrix(t)
         s = t["summary"]
         c = t["coverage"]
-        parts.append(f'<section class="target" data-provider="{esc(t["provider"])}">')
-        parts.append(f"<h2>{esc(t['name'])} <small>({esc(t['provider'])}) "
+        good = _target_ok(t, strict)
+        parts.append(
+            f'<tr><td><span class="badge {"ok" if good else "bad"}">'
+            f"{'pass' if good else 'fail'}</span></td>"
+            f'<td class="label"><a href="#{_slug("t-" + t["name"])}">{esc(t["name"])}</a></td>'
+            f"<td>{esc(t['provider'])}</td><td>{s['checks']}</td><td>{s['pass']}</td>"
+            f"<td>{s['fail_required']}</td><td>{s['fail_recommended']}</td>"
+            f"<td>{s['not_observed']}</td><td>{s['baselined']}</td>"
+            f"<td>{c['events_exercised']}/{c['events_declared']}</td></tr>")
+    parts.append("</table>")
+    for t in report["targets"]:
+        s = t["summary"]
+        c = t["coverage"]
+        good = _target_ok(t, strict)
+        parts.append(f'<section class="target" id="{_slug("t-" + t["name"])}" '
+                     f'data-provider="{esc(t["provider"])}">')
+        parts.append(f'<h2>{esc(t["name"])} <span class="badge {"ok" if good else "bad"}">'
+                     f"{'pass' if good else 'fail'}</span> <small>{esc(t['provider'])} · "
                      f"{esc(str(t['url']))}</small></h2>")
-        parts.append(f"<p>{s['checks']} checks: {s['pass']} pass, {s['fail_required']} fail "
-                     f"(required), {s['fail_recommended']} fail (recommended), "
-                     f"{s['not_observed']} not observed, {s['baselined']} baselined · coverage "
-                     f"{c['events_exercised']}/{c['events_declared']} events</p>")
-        parts.append('<table class="matrix"><tr><th class="event">event</th>'
-                     + "".join(f'<th class="rot">{esc(x)}</th>' for x in checks) + "</tr>")
-        for event in events:
-            parts.append(f'<tr><td class="event">{esc(event)}</td>'
-                         + "".join(_cell_html(cells.get((event, x))) for x in checks) + "</tr>")
-        parts.append("</table>")
-        if t["latency"]:
-            parts.append("<table class=latency><tr><th class=event>event</th><th>p50 ms</th>"
-                         "<th>p95 ms</th><th>max ms</th><th>budget ms</th></tr>")
-            for row in t["latency"]:
-                parts.append(f"<tr><td class=event>{esc(row['event'])}</td><td>{row['p50_ms']}"
-                             f"</td><td>{row['p95_ms']}</td><td>{row['max_ms']}</td>"
-                             f"<td>{row['budget_ms']}</td></tr>")
-            parts.append("</table>")
-        for failure in t["failures"]:
-            where = failure.get("event") or "(provider)"
-            body = [f"expected: {failure['expected']}", f"got: {failure['got']}"]
-            if failure.get("json_path"):
-                body.append(f"at: {failure['json_path']}")
-            if failure.get("hint"):
-                body.append(f"hint: {failure['hint']}")
-            request = failure.get("request") or {}
-            response = failure.get("response") or {}
-            if request:
-                body.append(f"\nsent: {request['method']} {request['url']}")
-                body += [f"  {k}: {v}" for k, v in request["headers"].items()]
-                body.append(f"  body: {request['body_head']}")
-            if response:
-                body.append(f"got: HTTP {response['status']} in {response['elapsed_ms']} ms"
-                            + (f" ({response['error']})" if response.get("error") else ""))
-                if response.get("body_head"):
-                    body.append(f"  body: {response['body_head']}")
-            if failure.get("reproduction"):
-                body.append(f"\nreproduce:\n{failure['reproduction']}")
-            parts.append(f'<details class="failure"><summary>{esc(failure["check"])} · '
-                         f"{esc(where)} · {esc(failure['title'])} ({esc(failure['severity'])})"
-                         f"</summary><pre>{esc(chr(10).join(body))}</pre></details>")
+        parts.append(f'<p class="meta">{s["checks"]} checks: {s["pass"]} pass, '
+                     f"{s['fail_required']} fail (required), {s['fail_recommended']} fail "
+                     f"(recommended), {s['not_observed']} not observed, {s['skipped']} skipped, "
+                     f"{s['baselined']} baselined · coverage {c['events_exercised']}/"
+                     f"{c['events_declared']} events</p>")
+        parts += _matrix_html(t)
+        parts += _latency_html(t)
+        failures = _ordered_failures(t)
+        if failures:
+            parts.append(f"<h3>Failures ({len(failures)})</h3>")
+            # the first (worst) failure open: what went wrong is visible without a click
+            parts += [_failure_html(t, f, open_=i == 0) for i, f in enumerate(failures)]
         parts.append("</section>")
-    parts.append("</body></html>")
-    return "\n".join(parts)
+    parts.append("</main></body></html>")
+    return "\n".join(parts) + "\n"

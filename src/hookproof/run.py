@@ -19,6 +19,7 @@ least one target could not be run (unreachable, usage error, interrupted).
 from __future__ import annotations
 
 import json
+import os
 import re
 import subprocess
 import sys
@@ -77,6 +78,9 @@ def _target(raw: Any, where: str) -> TargetSpec:
     unknown = set(raw) - known
     if unknown:
         raise UsageError(f"{where}: target {name!r}: unknown key(s) {', '.join(sorted(unknown))}")
+    for key in ("expect", "hook_urls"):
+        if raw.get(key) is not None and not isinstance(raw[key], Mapping):
+            raise UsageError(f"{where}: target {name!r}: {key} must be a table of NAME = VALUE")
     return TargetSpec(
         name=name, provider=str(raw["provider"]), url=str(raw["url"]),
         secret_env=str(raw.get("secret_env") or "HOOKPROOF_SECRET"),
@@ -104,15 +108,24 @@ def load_config(path: Path | None, cwd: Path) -> tuple[list[TargetSpec], Path | 
                     continue
             else:
                 section = yaml.safe_load(candidate.read_text(encoding="utf-8")) or {}
-        except (tomllib.TOMLDecodeError, yaml.YAMLError) as exc:
-            raise UsageError(f"{candidate}: cannot parse ({exc})") from None
+        except (tomllib.TOMLDecodeError, yaml.YAMLError, UnicodeDecodeError) as exc:
+            reason = " ".join(str(exc).split())  # YAML errors span lines: keep one
+            raise UsageError(f"{candidate}: cannot parse ({reason})") from None
         raw_targets = section.get("targets") if isinstance(section, Mapping) else None
         if not isinstance(raw_targets, list) or not raw_targets:
             raise UsageError(f"{candidate}: no targets listed")
         targets = [_target(t, str(candidate)) for t in raw_targets]
         names = [t.name for t in targets]
         if len(set(names)) != len(names):
-            raise UsageError(f"{candidate}: target names must be unique")
+            twice = sorted({n for n in names if names.count(n) > 1})
+            raise UsageError(f"{candidate}: target names must be unique ({', '.join(twice)})")
+        from hookproof.catalogue import load_catalogue
+
+        for target in targets:
+            try:
+                load_catalogue().provider(target.provider)
+            except UsageError as exc:
+                raise UsageError(f"{candidate}: target {target.name!r}: {exc}") from None
         return targets, candidate
     return [], None
 
@@ -133,6 +146,10 @@ def run_targets(
     clock = time.perf_counter()
     documents: list[dict[str, Any]] = []
     worst = 0
+    not_run: list[str] = []
+    # only the merged report goes to the GitHub step summary, not each target's part of it
+    child_env = {k: v for k, v in (os.environ if env is None else env).items()
+                 if k != "GITHUB_STEP_SUMMARY"}
     with tempfile.TemporaryDirectory(prefix="hookproof-run-") as scratch:
         for target in targets:
             part = Path(scratch) / target.name
@@ -141,13 +158,15 @@ def run_targets(
             if not quiet:
                 print(f"== hookproof: {target.name} ({target.provider}) at {target.url}",
                       flush=True)
-            completed = subprocess.run(command, cwd=cwd, env=dict(env) if env else None,
+            completed = subprocess.run(command, cwd=cwd, env=child_env,
                                        check=False, capture_output=quiet)
             code = completed.returncode
             report_file = part / "conformance.json"
             if report_file.is_file():
                 documents.append(json.loads(report_file.read_text(encoding="utf-8")))
             worst = max(worst, 0 if code == 0 else 1 if code == 1 else 2)
+            if code not in (0, 1):
+                not_run.append(f"{target.name} (pytest exit code {code})")
             if code not in (0, 1) and quiet:
                 sys.stderr.write(completed.stdout.decode("utf-8", "replace")[-2000:])
                 sys.stderr.write(completed.stderr.decode("utf-8", "replace")[-2000:])
@@ -158,4 +177,7 @@ def run_targets(
         verdict = "conformant" if report["conformant"] else "NOT conformant"
         print(f"hookproof: {len(report['targets'])} target(s), {verdict}; report: "
               f"{paths['html']}", flush=True)
+    if not_run:
+        print(f"hookproof: error: could not run target(s) {', '.join(not_run)}; "
+              "see the output above", file=sys.stderr, flush=True)
     return worst

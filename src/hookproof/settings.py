@@ -81,8 +81,15 @@ OPTIONS: tuple[Option, ...] = (
            "HOOKPROOF_CONCURRENCY", "how many copies of a delivery "
            "idempotency.concurrent_duplicates sends at once", default=5, kind="int",
            metavar="N"),
+    Option("seed", "--hookproof-seed", "hookproof_seed", "HOOKPROOF_SEED",
+           "seed of the generated (fuzz) payloads; a run with the same seed sends the same "
+           "payloads (default: 0, fixed)", default=0, kind="int", metavar="N"),
+    Option("fuzz_examples", "--fuzz-examples", "hookproof_fuzz_examples",
+           "HOOKPROOF_FUZZ_EXAMPLES", "generated payloads per event for each fuzz check "
+           "(default: 8; 0 turns fuzzing off)", default=8, kind="int", metavar="N"),
 )
 
+_ZERO_ALLOWED = ("seed", "fuzz_examples")
 _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"0", "false", "no", "off", ""}
 
@@ -107,6 +114,8 @@ class Settings:
     baseline: str | None = None
     baseline_update: bool = False
     concurrency: int = 5
+    seed: int = 0
+    fuzz_examples: int = 8
 
     @property
     def active(self) -> bool:
@@ -155,7 +164,7 @@ def _parse(option: Option, raw: Any, origin: str) -> Any:
         except (TypeError, ValueError):
             kind = "a number" if option.kind == "float" else "a whole number"
             raise UsageError(f"{where}: {raw!r} is not {kind}") from None
-        if number <= 0:
+        if number < 0 or (number == 0 and option.dest not in _ZERO_ALLOWED):
             raise UsageError(f"{where}: must be greater than 0, got {raw!r}")
         return number
     text = str(raw).strip()

@@ -75,6 +75,8 @@ class Target:
     effects: EffectsProbe
     secret_env: str
     exchanges: list[tuple[str, str, Exchange]] = field(default_factory=list)
+    record_path: str | None = None
+    """Append every request sent to this JSONL file (bench/: replayed as the floor)."""
     _consecutive_failures: int = 0
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -111,6 +113,8 @@ class Target:
     def _note(self, check: str, event: str, exchange: Exchange) -> None:
         with self._lock:
             self.exchanges.append((check, event, exchange))
+            if self.record_path:
+                self._record(check, exchange)
             if exchange.error_kind in FATAL_KINDS:
                 raise TargetUnavailable(
                     f"target {exchange.request.url} cannot be tested: {exchange.error}"
@@ -124,6 +128,19 @@ class Target:
                     )
             else:
                 self._consecutive_failures = 0
+
+
+    def _record(self, check: str, exchange: Exchange) -> None:
+        import base64
+        import json
+
+        request = exchange.request
+        with open(self.record_path or "", "a", encoding="utf-8") as handle:
+            handle.write(json.dumps({
+                "check": check, "method": request.method, "url": request.url,
+                "headers": dict(request.headers),
+                "body": base64.b64encode(request.body).decode("ascii"),
+            }) + "\n")
 
 
 def request_event(delivery: Delivery | Exchange) -> str:
@@ -144,4 +161,7 @@ def make_target(provider: Provider, settings: Settings, *, secret: str, engine: 
     )
     client = DeliveryClient(timeout=provider.timeout_budget + GRACE_SECONDS, verify=verify)
     effects = EffectsProbe(url=settings.effects_url, hook=effects_hook, verify=verify)
-    return Target(provider, settings, builder, client, engine, effects, settings.secret_env)
+    import os
+
+    return Target(provider, settings, builder, client, engine, effects, settings.secret_env,
+                  record_path=os.environ.get("HOOKPROOF_RECORD_REQUESTS") or None)

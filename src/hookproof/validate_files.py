@@ -11,6 +11,7 @@ from typing import TextIO
 
 from hookproof.catalogue import Provider
 from hookproof.errors import InputError
+from hookproof.har import har_records, verify
 from hookproof.inputs import read_records
 from hookproof.validation import ContractValidator, ValidationEngine, engine_for
 
@@ -24,6 +25,9 @@ class Tally:
     errors: int = 0
     drift: int = 0
     per_event: Counter[str] = field(default_factory=Counter)
+    event_errors: Counter[str] = field(default_factory=Counter)
+    event_drift: Counter[str] = field(default_factory=Counter)
+    bad_signatures: int = 0
 
 
 def validate_files(
@@ -33,6 +37,7 @@ def validate_files(
     event: str | None,
     out: TextIO,
     show_drift: bool = True,
+    secret: str | None = None,
 ) -> int:
     """Validate every payload of ``files``; print findings; return the exit code."""
     engine: ValidationEngine = engine_for()
@@ -41,11 +46,16 @@ def validate_files(
         spec.event(event)
     validators: dict[str, ContractValidator] = {}
     tally = Tally()
+    saw_har = False
     drift_lines: list[str] = []
     write = out.write
     for path in files:
         try:
-            for record in read_records(path, spec.transport.encoding):
+            har = path.suffix.lower() == ".har"
+            records = har_records(path, spec) if har else read_records(
+                path, spec.transport.encoding)
+            saw_har = saw_har or har
+            for record in records:
                 where = f"{record.source}:{record.line}"
                 if record.problem is not None:
                     tally.unusable += 1
@@ -65,16 +75,24 @@ def validate_files(
                 if validator is None:
                     validator = validators[name] = engine.validator(spec.event(name).request)
                 tally.per_event[name] += 1
+                if secret is not None and record.request is not None:
+                    verdict = verify(spec, record.request, secret)
+                    if not verdict.ok:
+                        tally.bad_signatures += 1
+                        write(f"{where}: signature: {verdict.reason}"
+                              + (f" ({verdict.detail})" if verdict.detail else "") + "\n")
                 if validator.is_clean(record.payload):
                     continue
                 result = validator.validate(record.payload)
                 if result.errors:
                     tally.with_errors += 1
+                    tally.event_errors[name] += 1
                     tally.errors += len(result.errors)
                     for finding in result.errors:
                         write(f"{where}: {finding.path}: {finding.message} [{finding.keyword}]\n")
                 if result.drift:
                     tally.with_drift += 1
+                    tally.event_drift[name] += 1
                     tally.drift += len(result.drift)
                     if show_drift:
                         drift_lines.extend(f"{where}: {f.path}: {f.message}\n"
@@ -85,12 +103,28 @@ def validate_files(
     if drift_lines:
         write("drift (tolerated, but not in the contract):\n")
         out.writelines(drift_lines)
+    if saw_har:
+        write(event_table(tally))
     write(
         f"{tally.payloads} payload(s): {tally.errors} error(s) in {tally.with_errors}, "
         f"{tally.drift} drift finding(s) in {tally.with_drift}"
         + (f", {tally.unusable} unusable" if tally.unusable else "")
+        + (f", {tally.bad_signatures} bad signature(s)" if tally.bad_signatures else "")
         + "\n"
     )
     if tally.unusable:
         return 2
-    return 1 if tally.errors else 0
+    return 1 if tally.errors or tally.bad_signatures else 0
+
+
+def event_table(tally: Tally) -> str:
+    """Per event: how many payloads, how many with errors, how many with drift."""
+    rows = [("event", "payloads", "with errors", "with drift")] + [
+        (name, str(count), str(tally.event_errors[name]), str(tally.event_drift[name]))
+        for name, count in sorted(tally.per_event.items())
+    ]
+    widths = [max(len(row[i]) for row in rows) for i in range(4)]
+    lines = ["  ".join(cell.ljust(w) if i == 0 else cell.rjust(w)
+                       for i, (cell, w) in enumerate(zip(row, widths, strict=True))).rstrip()
+             for row in rows]
+    return "\n".join(lines) + "\n"

@@ -17,13 +17,14 @@ from __future__ import annotations
 
 import ast
 import copy
+import functools
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any, Literal, Protocol
 
 import referencing
-from jsonschema import Draft202012Validator, FormatChecker, ValidationError
+from jsonschema import Draft202012Validator, FormatChecker, ValidationError, validators
 from referencing.jsonschema import DRAFT202012
 
 from hookproof.catalogue import Catalogue, Provider, load_catalogue
@@ -111,6 +112,22 @@ def _strictify_in_place(node: Any) -> None:
             _strictify_in_place(sub)
 
 
+@functools.lru_cache(maxsize=512)
+def _ecma_regex(pattern: str) -> re.Pattern[str]:
+    # JSON Schema patterns are ECMA 262: `$` matches at the very end only. Python's `$` also
+    # matches before a final newline, which would let "AC…\n" pass a SID pattern here while
+    # the fast path (and every other validator) rejects it.
+    return re.compile(re.sub(r"(?<!\\)\$", r"\\Z", pattern))
+
+
+def _pattern(validator: Any, pattern: str, instance: Any, schema: Any) -> Iterator[ValidationError]:
+    if validator.is_type(instance, "string") and _ecma_regex(pattern).search(instance) is None:
+        yield ValidationError(f"{instance!r} does not match {pattern!r}")
+
+
+_Explainer = validators.extend(Draft202012Validator, {"pattern": _pattern})
+
+
 def _format_checker() -> FormatChecker:
     checker = FormatChecker(formats=())
     for name, function in FORMATS.items():
@@ -174,7 +191,7 @@ class ContractValidator:
     def __init__(self, engine: ValidationEngine, uri: str) -> None:
         self.uri = uri
         schema = engine.strict_schemas[uri]
-        self._explainer = Draft202012Validator(
+        self._explainer = _Explainer(
             schema, registry=engine.strict_registry, format_checker=engine.format_checker
         )
         self._fast: _YesNo | None = engine.fast_validator(schema)

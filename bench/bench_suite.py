@@ -1,0 +1,120 @@
+"""Suite wall time against the reference receiver, next to the floor, in one run.
+
+The floor is the same requests (recorded while the suite ran) sent by a bare keep-alive
+``requests.Session`` loop: what any client must pay for those exchanges. The suite's cost
+above it is signing, building, grading and pytest itself.
+
+    python bench/bench_suite.py            # all five providers
+    python bench/bench_suite.py --repeat 3 # best of 3
+
+Only 127.0.0.1 is ever a target.
+"""
+
+from __future__ import annotations
+
+import argparse
+import base64
+import json
+import os
+import secrets
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import requests
+
+PROVIDERS = ("twilio-conversations", "twilio-orchestrator", "twilio-frontline", "varda",
+             "operator")
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def wait_for(url: str, timeout: float = 20.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            if requests.get(url, timeout=1).ok:
+                return
+        except requests.RequestException:
+            time.sleep(0.05)
+    raise SystemExit(f"the reference receiver did not start at {url}")
+
+
+def run_suite(base: str, provider: str, record: Path, env: dict[str, str],
+              reports: Path) -> float:
+    command = [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-q",
+               "--target-url", f"{base}/{provider}", "--provider", provider,
+               "--effects-url", f"{base}/{provider}/effects", "--secret-env", "BENCH_SECRET",
+               "--hookproof-reports", str(reports / provider)]
+    started = time.perf_counter()
+    completed = subprocess.run(command, env={**env, "HOOKPROOF_RECORD_REQUESTS": str(record)},
+                               capture_output=True, check=False)
+    elapsed = time.perf_counter() - started
+    if completed.returncode != 0:
+        sys.stderr.write(completed.stdout.decode()[-3000:])
+        raise SystemExit(f"the suite failed for {provider}")
+    return elapsed
+
+
+def floor(record: Path) -> tuple[int, float]:
+    lines = [json.loads(line) for line in record.read_text().splitlines()]
+    session = requests.Session()
+    session.trust_env = False
+    started = time.perf_counter()
+    for entry in lines:
+        session.request(entry["method"], entry["url"], headers=entry["headers"],
+                        data=base64.b64decode(entry["body"]) or None, allow_redirects=False,
+                        timeout=30).content
+    return len(lines), time.perf_counter() - started
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--repeat", type=int, default=1, help="best of N")
+    args = parser.parse_args()
+    port = free_port()
+    secret = secrets.token_urlsafe(16)
+    env = dict(os.environ, BENCH_SECRET=secret, HOOKPROOF_SECRET=secret)
+    with tempfile.TemporaryDirectory() as scratch:
+        work = Path(scratch)
+        server = subprocess.Popen(
+            [sys.executable, "-m", "hookproof.cli", "serve", "--port", str(port),
+             "--db", str(work / "bench.sqlite3"), "--log-level", "warning"],
+            env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        try:
+            base = f"http://127.0.0.1:{port}"
+            wait_for(f"{base}/healthz")
+            rows = []
+            for provider in PROVIDERS:
+                best_suite = best_floor = float("inf")
+                count = 0
+                for _ in range(args.repeat):
+                    record = work / f"{provider}.jsonl"
+                    record.unlink(missing_ok=True)
+                    best_suite = min(best_suite, run_suite(base, provider, record, env, work))
+                    count, elapsed = floor(record)
+                    best_floor = min(best_floor, elapsed)
+                rows.append((provider, count, best_suite, best_floor))
+        finally:
+            server.terminate()
+            server.wait(timeout=10)
+    print(f"{'provider':22} {'requests':>8} {'suite s':>8} {'floor s':>8} {'ratio':>6}")
+    for provider, count, suite, bare in rows:
+        print(f"{provider:22} {count:8d} {suite:8.2f} {bare:8.2f} {suite / bare:6.1f}")
+    total_suite = sum(r[2] for r in rows)
+    total_floor = sum(r[3] for r in rows)
+    print(f"{'all five':22} {sum(r[1] for r in rows):8d} {total_suite:8.2f} {total_floor:8.2f} "
+          f"{total_suite / total_floor:6.1f}")
+    print("suite s = wall time of `pytest --target-url` (process start included); floor s = "
+          "the same requests replayed by a bare keep-alive loop")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,294 @@
+"""Property-based fuzzing: payloads generated from the contracts by schemathesis.
+
+The provider's contracts are exported as an OpenAPI 3.1 document (:mod:`hookproof.export`),
+loaded with ``schemathesis.openapi.from_dict``, and each event's operation yields request
+bodies in two modes:
+
+* **positive**: schema-valid payloads; the receiver must accept them (``fuzz.generated_accepted``);
+* **negative**: schema-invalid payloads; the receiver must never answer 5xx
+  (``fuzz.invalid_handled``).
+
+Each generated body is made into what the platform would send: the event name field set to
+the event, encoded (JSON, or form: every value a string, a list as repeated keys), then checked
+against the contract once more *as the receiver will decode it* (positive cases must pass,
+negative ones must not), signed over its final bytes by the suite's
+:class:`~hookproof.builder.DeliveryBuilder` with a fresh dedupe key, and sent through the
+suite's target. Hypothesis drives it: a fixed seed makes a run repeatable, and a failure is
+shrunk to a minimal payload before it is reported (with its ``curl`` line).
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import string
+from collections.abc import Callable, Mapping
+from datetime import datetime, timedelta, timezone
+from typing import TYPE_CHECKING, Any, Literal
+
+from hookproof.catalogue import Event, Provider
+from hookproof.encoding import decode_form, encode_form
+from hookproof.errors import InputError
+from hookproof.formats import FORMATS
+
+if TYPE_CHECKING:
+    from hypothesis.strategies import SearchStrategy
+
+    from hookproof.checks import Context
+    from hookproof.delivery import Exchange
+
+Mode = Literal["positive", "negative"]
+
+DEFAULT_SEED = 0
+"""The seed of a run when none is given: every run generates the same payloads."""
+
+DEFAULT_EXAMPLES = 8
+"""Generated payloads per event and mode by default (``--fuzz-examples N``)."""
+
+_DIGITS = string.digits
+
+
+# -- format strategies --------------------------------------------------------------------------
+
+
+def _json_values() -> SearchStrategy[Any]:
+    from hypothesis import strategies as st
+
+    scalars = st.none() | st.booleans() | st.integers() | st.text(max_size=12) | st.floats(
+        allow_nan=False, allow_infinity=False)
+    return st.recursive(scalars, lambda inner: st.lists(inner, max_size=3)
+                        | st.dictionaries(st.text(max_size=8), inner, max_size=3), max_leaves=6)
+
+
+def format_strategies() -> dict[str, SearchStrategy[str]]:
+    """Strategies for every format the contracts use, each value passing :data:`FORMATS`."""
+    from hypothesis import strategies as st
+
+    def date_time(moment: datetime, fraction: str, offset: int | None) -> str:
+        text = (f"{moment.year:04d}-{moment.month:02d}-{moment.day:02d}T"
+                f"{moment.hour:02d}:{moment.minute:02d}:{moment.second:02d}")
+        text += f".{fraction}" if fraction else ""
+        if offset is None:
+            return text + "Z"
+        sign = "+" if offset >= 0 else "-"
+        hours, minutes = divmod(abs(offset), 60)
+        return f"{text}{sign}{hours:02d}:{minutes:02d}"
+
+    date_times = st.builds(
+        date_time,
+        st.datetimes(min_value=datetime(1970, 1, 1), max_value=datetime(2100, 1, 1)),
+        st.text(_DIGITS, max_size=9),
+        st.none() | st.integers(-23 * 60 - 59, 23 * 60 + 59),
+    )
+    local = st.text(string.ascii_letters + string.digits + "._%+-", min_size=1, max_size=16)
+    label = st.text(string.ascii_lowercase + string.digits, min_size=1, max_size=12)
+    emails = st.builds(lambda u, d, t: f"{u}@{d}.{t}", local, label,
+                       st.sampled_from(["com", "org", "io", "example"]))
+    segment = st.text(string.ascii_letters + string.digits + "-._~", max_size=10)
+    uris = st.builds(lambda scheme, host, parts: f"{scheme}://{host}.example/" + "/".join(parts),
+                     st.sampled_from(["https", "http"]), label, st.lists(segment, max_size=3))
+    objects = st.dictionaries(st.text(max_size=10), _json_values(), max_size=4)
+    arrays = st.lists(_json_values(), max_size=3)
+    dump = functools.partial(json.dumps, ensure_ascii=False)
+    strategies: dict[str, SearchStrategy[str]] = {
+        "date-time": date_times,
+        "email": emails,
+        "uri": uris,
+        "json-object-text": st.builds(dump, objects),
+        "json-array-text": st.builds(dump, arrays),
+    }
+    for name, strategy in strategies.items():
+        check = FORMATS[name]
+        strategies[name] = strategy.filter(check)
+    return strategies
+
+
+@functools.cache
+def _register_formats() -> None:
+    import schemathesis
+
+    for name, strategy in format_strategies().items():
+        schemathesis.openapi.format(name, strategy)
+
+
+# -- schemathesis -------------------------------------------------------------------------------
+
+
+@functools.cache
+def load_schema(provider_id: str) -> Any:
+    """The provider's exported OpenAPI document, loaded by schemathesis (once per process)."""
+    import schemathesis
+
+    from hookproof.export import export_openapi
+
+    _register_formats()
+    return schemathesis.openapi.from_dict(export_openapi(provider_id, closed=True))
+
+
+def body_strategy(provider: Provider, event: Event, mode: Mode) -> SearchStrategy[Any]:
+    """Request bodies of ``event`` generated by schemathesis from the exported document.
+
+    The operation's header and query parameters are fixed (the suite signs every delivery
+    itself), so only the body is generated.
+    """
+    from schemathesis.generation import GenerationMode
+
+    from hookproof.export import event_path
+
+    operation = load_schema(provider.id)[event_path(event)]["POST"]
+    definition = operation.definition.raw
+    headers = {p["name"]: "hookproof" for p in definition.get("parameters", ())
+               if p.get("in") == "header"}
+    query = {p["name"]: "0" * 64 for p in definition.get("parameters", ())
+             if p.get("in") == "query"}
+    generation = GenerationMode.POSITIVE if mode == "positive" else GenerationMode.NEGATIVE
+    strategy = operation.as_strategy(generation_mode=generation, headers=headers,
+                                     query=query or None)
+    return strategy.map(lambda case: case.body)
+
+
+# -- making a generated body into a delivery's payload -----------------------------------------
+
+
+def event_field(provider: Provider, event: Event) -> tuple[str, ...] | None:
+    """The body field that names ``event`` (None where the URL alone names it)."""
+    from hookproof.examples import canonical_example
+
+    payload = canonical_example(provider.id, event.name).payload
+    for dotted in provider.event_fields:
+        if provider.event_name_of({**_only(payload, dotted)}) == event.name:
+            return tuple(dotted.split("."))
+    return None
+
+
+def _only(payload: Any, dotted: str) -> dict[str, Any]:
+    head = dotted.split(".")[0]
+    return {head: payload[head]} if isinstance(payload, Mapping) and head in payload else {}
+
+
+def _with_field(payload: dict[str, Any], path: tuple[str, ...], value: str) -> dict[str, Any]:
+    result = dict(payload)
+    node = result
+    for part in path[:-1]:
+        child = node.get(part)
+        child = dict(child) if isinstance(child, Mapping) else {}
+        node[part] = child
+        node = child
+    node[path[-1]] = value
+    return result
+
+
+def as_delivered(provider: Provider, event: Event, body: Any) -> dict[str, Any] | None:
+    """``body`` as the receiver will decode it, with the event name set; None if it cannot be
+    sent as this provider's payload (not an object, not encodable)."""
+    if not isinstance(body, Mapping):
+        return None
+    payload = dict(body)
+    path = event_field(provider, event)
+    if path is not None:
+        payload = _with_field(payload, path, event.name)
+    try:
+        if provider.transport.encoding == "form":
+            return dict(decode_form(encode_form(payload)))
+        return dict(json.loads(json.dumps(payload, ensure_ascii=False, allow_nan=False)))
+    except (TypeError, ValueError, InputError, UnicodeError):
+        return None
+
+
+def payload_strategy(provider: Provider, event: Event, mode: Mode) -> SearchStrategy[Any]:
+    """Payloads ready to sign: positive ones valid against the contract, negative ones not."""
+    from hookproof.validation import engine_for
+
+    validator = engine_for().validator(event.request)
+
+    def fits(payload: dict[str, Any] | None) -> bool:
+        if payload is None:
+            return False
+        broken = bool(validator.validate(payload).errors)
+        return broken if mode == "negative" else not broken
+
+    return body_strategy(provider, event, mode).map(
+        lambda body: as_delivered(provider, event, body)).filter(fits)
+
+
+# -- running a fuzz check ----------------------------------------------------------------------
+
+
+Judge = Callable[["Context", "Exchange"], None]
+
+
+def fuzz(ctx: Context, mode: Mode, judge: Judge) -> None:
+    """Send generated payloads of ``ctx.event`` and judge every answer; shrink a failure."""
+    from hypothesis import HealthCheck, Phase, Verbosity, given, seed, settings
+    from hypothesis.errors import Flaky, HypothesisException, Unsatisfiable
+
+    from hookproof.failures import CheckFailure, NotObserved
+    from hookproof.target import TargetUnavailable
+
+    options = ctx.target.settings
+    examples = getattr(options, "fuzz_examples", DEFAULT_EXAMPLES)
+    run_seed = getattr(options, "seed", DEFAULT_SEED)
+    stopped: list[TargetUnavailable] = []
+    sent = [0]
+
+    @seed(run_seed)
+    @settings(max_examples=examples, database=None, deadline=None, derandomize=False,
+              phases=[Phase.generate, Phase.shrink], report_multiple_bugs=False,
+              suppress_health_check=list(HealthCheck), verbosity=Verbosity.quiet,
+              print_blob=False)
+    @given(payload_strategy(ctx.provider, ctx.event, mode))
+    def probe(payload: dict[str, Any]) -> None:
+        if stopped:
+            return
+        try:
+            exchange = ctx.send(ctx.builder.build(ctx.event, payload))
+        except TargetUnavailable as exc:  # not a finding to shrink: stop the run
+            stopped.append(exc)
+            return
+        sent[0] += 1
+        judge(ctx, exchange)
+
+    try:
+        probe()
+    except CheckFailure as failure:
+        raise _annotated(failure, run_seed) from None
+    except Unsatisfiable:
+        raise NotObserved(f"no {mode} payload of {ctx.event.name} could be generated from "
+                          "the contract") from None
+    except Flaky as exc:
+        raise ctx.fail("a generated payload failed once but not when sent again",
+                       expected="the same answer to the same payload",
+                       got=str(exc).splitlines()[0], hint=_replay(run_seed)) from None
+    except HypothesisException as exc:
+        raise NotObserved(f"payload generation failed: {exc}") from None
+    if stopped:
+        raise stopped[0]
+    if not sent[0]:
+        raise NotObserved(f"no {mode} payload of {ctx.event.name} could be generated")
+
+
+def _replay(run_seed: int) -> str:
+    return f"replay with --hookproof-seed {run_seed}"
+
+
+def _annotated(failure: Any, run_seed: int) -> Any:
+    """The (shrunk) failure with the seed to replay it and the minimal payload sent."""
+    from hookproof.failures import CheckFailure, Detail
+
+    details = list(failure.details)
+    if failure.exchanges:
+        body = failure.exchanges[-1].request.body.decode("utf-8", "replace")
+        details.insert(0, Detail("minimal generated payload (shrunk)", "accepted",
+                                 body[:600] or "(empty)"))
+    hint = "; ".join(h for h in (failure.hint, _replay(run_seed)) if h)
+    return CheckFailure(
+        check=failure.check, provider=failure.provider, event=failure.event,
+        severity=failure.severity, title=f"{failure.title} (generated, seed {run_seed})",
+        expected=failure.expected, got=failure.got, exchanges=failure.exchanges,
+        json_path=failure.json_path, schema_path=failure.schema_path, details=details,
+        secret_env=failure.secret_env, hint=hint,
+    )
+
+
+__all__ = ["DEFAULT_EXAMPLES", "DEFAULT_SEED", "as_delivered", "body_strategy",
+           "format_strategies", "fuzz", "load_schema", "payload_strategy"]

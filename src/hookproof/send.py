@@ -1,0 +1,454 @@
+"""``hookproof send``: fire one signed delivery by hand, show the whole exchange, judge it.
+
+The delivery is built exactly as the suite builds it (:class:`~hookproof.builder.DeliveryBuilder`)
+and the answer is judged with the suite's own rules (:func:`hookproof.checks.check_answer` for
+response-bearing hooks, the accepted status classes otherwise), so ``send`` and the suite never
+disagree about what the platform expects.
+
+Modes:
+
+* default - a correctly signed delivery: the platform expects 2xx (4xx too where the hook may
+  refuse: pre-event hooks and callbacks marked ``rejectable``); a response-bearing hook's body
+  must match its response contract.
+* ``bad_signature`` - signed with a wrong secret: the receiver should refuse it (4xx).
+* ``stale`` - timestamped older than the replay window (timestamped schemes only): 4xx.
+* ``duplicate=N`` - the same delivery N times, each a retry (same dedupe key, re-signed): every
+  answer is judged as in the default mode, and the answers must agree.
+
+Exit codes: 0 the answer is what the platform expects, 1 it is not, 2 unusable input
+(:class:`~hookproof.errors.HookproofError`, reported by the CLI as one line). The secret is
+never printed: the output is scrubbed of it before it is written.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, TextIO
+from urllib.parse import urlsplit
+
+from hookproof.builder import Delivery
+from hookproof.catalogue import Event, Provider, load_catalogue
+from hookproof.delivery import Exchange
+from hookproof.encoding import decode_form
+from hookproof.errors import HookproofError, InputError, UsageError
+from hookproof.examples import Example, canonical_example, valid_examples
+from hookproof.failures import CheckFailure, curl_line
+
+EXIT_OK = 0
+EXIT_NOT_CONFORMANT = 1
+
+BAD_SECRET = "hookproof-not-your-secret"
+"""What ``--bad-signature`` signs with (the suite's signature.wrong_secret_rejected uses it too)."""
+BODY_LIMIT = 4000
+UNUSABLE_KINDS = ("unreachable", "tls")
+"""Transport failures that mean the target could not be tried at all (exit 2)."""
+
+
+class TargetUnreachable(HookproofError):
+    """The target cannot be reached (refused, DNS, TLS): nothing was judged."""
+
+
+@dataclass(frozen=True)
+class SendOptions:
+    provider: str
+    event: str
+    target_url: str
+    example: str | None = None
+    data: Path | None = None
+    secret_env: str = "HOOKPROOF_SECRET"
+    signing_url: str | None = None
+    method: str | None = None
+    hook_urls: tuple[str, ...] = ()
+    bad_signature: bool = False
+    stale: bool = False
+    duplicate: int | None = None
+    insecure: bool = False
+    ca_bundle: str | None = None
+
+    @property
+    def mode(self) -> str:
+        if self.bad_signature:
+            return "bad-signature"
+        if self.stale:
+            return "stale"
+        if self.duplicate is not None:
+            return "duplicate"
+        return "default"
+
+
+@dataclass(frozen=True)
+class Payload:
+    value: Any
+    source: str
+    """What was sent, for the output: ``example maximal.json`` or ``data payload.json``."""
+
+
+# -- input ------------------------------------------------------------------------------------
+
+
+def _check_url(value: str, flag: str) -> str:
+    parts = urlsplit(value)
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        raise UsageError(f"{flag}: {value!r} is not an http:// or https:// URL")
+    return value
+
+
+def _hook_urls(provider: Provider, items: Sequence[str]) -> dict[str, str]:
+    urls: dict[str, str] = {}
+    for item in items:
+        group, sep, url = item.partition("=")
+        group, url = group.strip(), url.strip()
+        if not sep or not group or not url:
+            raise UsageError(f"--hook-url: {item!r} is not GROUP=URL")
+        if group not in provider.hook_groups:
+            known = ", ".join(provider.hook_groups) or "none"
+            raise UsageError(f"--hook-url: {provider.id} has no hook group {group!r} "
+                             f"(groups: {known})")
+        urls[group] = _check_url(url, "--hook-url")
+    return urls
+
+
+def _example(provider: Provider, event: Event, name: str | None) -> Example:
+    if name is None:
+        try:
+            return canonical_example(provider.id, event.name)
+        except LookupError:
+            raise InputError(f"no bundled example for {provider.id} {event.name}; "
+                             "give your own with --data FILE") from None
+    examples = valid_examples(provider.id, event.name)
+    for example in examples:
+        if name in (example.name, example.name.rsplit(".", 1)[0]):
+            return example
+    known = ", ".join(e.name.rsplit(".", 1)[0] for e in examples) or "none"
+    raise UsageError(f"--example {name!r}: no such example for {provider.id} {event.name}; "
+                     f"available: {known}")
+
+
+def _user_payload(provider: Provider, path: Path) -> Any:
+    try:
+        raw = path.read_bytes()
+    except OSError as exc:
+        raise InputError(f"--data {path}: cannot read ({exc.strerror or exc})") from None
+    if not raw.strip():
+        raise InputError(f"--data {path}: the file is empty")
+    document: Any = None
+    json_error: str | None = None
+    try:
+        document = json.loads(raw)
+    except (ValueError, UnicodeDecodeError) as exc:
+        json_error = str(exc)
+    parsed_json = json_error is None
+    if provider.transport.encoding == "json":
+        if not parsed_json:
+            raise InputError(f"--data {path}: not JSON ({json_error})")
+        return document
+    if parsed_json:
+        if not isinstance(document, Mapping):
+            raise InputError(f"--data {path}: {provider.id} sends form parameters: give a raw "
+                             "form body (a=1&b=2) or a JSON object of parameters")
+        return dict(document)
+    try:
+        return decode_form(raw.strip())
+    except InputError as exc:
+        raise InputError(f"--data {path}: neither JSON nor a form body ({exc})") from None
+
+
+def _payload(provider: Provider, event: Event, options: SendOptions) -> Payload:
+    if options.data is not None:
+        return Payload(_user_payload(provider, options.data), f"your payload {options.data}")
+    example = _example(provider, event, options.example)
+    return Payload(example.payload, f"bundled example {example.name}")
+
+
+def _secret(options: SendOptions, environ: Mapping[str, str]) -> str:
+    value = environ.get(options.secret_env, "")
+    if value:
+        return value
+    if options.bad_signature:
+        return BAD_SECRET  # the real secret is not needed to sign wrongly
+    state = "empty" if options.secret_env in environ else "unset"
+    raise UsageError(f"the signing secret is not set: environment variable {options.secret_env} "
+                     f"is {state} (choose another variable with --secret-env)")
+
+
+# -- output -----------------------------------------------------------------------------------
+
+
+def _head(body: bytes, limit: int = BODY_LIMIT) -> str:
+    if not body:
+        return "(empty)"
+    text = body[:limit].decode("utf-8", "replace")
+    return text + (f"… ({len(body)} bytes)" if len(body) > limit else "")
+
+
+def _request_lines(delivery: Delivery, signature_header: str, secret_env: str,
+                   signed_with: str) -> list[str]:
+    request = delivery.request
+    lines = ["request:", f"  {request.method} {request.url}"]
+    lines += [f"  {name}: {value}" for name, value in request.headers.items()]
+    lines.append(f"  body: {_head(request.body)}")
+    if delivery.signing_url:
+        lines.append(f"signed URL: {delivery.signing_url}")
+    value = request.header(signature_header) or "(none)"
+    lines.append(f"signature: {signature_header}: {value}  ({signed_with})")
+    lines.append(f"dedupe key: {delivery.dedupe_key}")
+    return lines
+
+
+def _response_lines(exchange: Exchange, budget: float) -> list[str]:
+    if exchange.status is None:
+        return [f"response: none after {exchange.elapsed * 1000:.0f} ms: {exchange.error}"]
+    lines = [f"response: HTTP {exchange.status} in {exchange.elapsed * 1000:.0f} ms "
+             f"(platform budget {budget:g} s)"]
+    lines += [f"  {name}: {value}" for name, value in exchange.headers.items()]
+    lines.append(f"  body: {_head(exchange.body)}")
+    if exchange.error:
+        lines.append(f"  ({exchange.error})")
+    return lines
+
+
+def _failure_lines(failure: CheckFailure, *, blocking: bool) -> list[str]:
+    head = "does NOT conform" if blocking else f"conforms, with a {failure.severity} finding"
+    lines = [f"verdict: {head}: {failure.title}",
+             f"  expected: {failure.expected}",
+             f"  got:      {failure.got}"]
+    if failure.json_path:
+        lines.append(f"  at:       {failure.json_path}"
+                     + (f"  (contract: {failure.schema_path})" if failure.schema_path else ""))
+    for detail in failure.details:
+        where = f" at {detail.json_path}" if detail.json_path else ""
+        lines.append(f"  - {detail.title}{where}")
+    if failure.hint:
+        lines.append(f"  hint:     {failure.hint}")
+    return lines
+
+
+# -- judging ----------------------------------------------------------------------------------
+
+
+class _Judge:
+    """The suite's rules for one event, applied to exchanges that ``send`` made itself."""
+
+    def __init__(self, provider: Provider, event: Event, target: Any) -> None:
+        from hookproof.checks import REGISTRY, Case, Context
+
+        self.provider = provider
+        self.event = event
+        self.target = target
+
+        def context(check_id: str) -> Any:
+            return Context(Case(REGISTRY[check_id], provider, event), target)
+
+        self.context = context
+
+    def _budget(self, exchange: Exchange) -> None:
+        budget = self.target.budget(self.event)
+        if exchange.elapsed > budget:
+            ctx = self.context("response.within_budget")
+            raise ctx.fail(f"the answer took longer than the {budget:g} s budget",
+                           expected=f"an answer within {budget:g} s",
+                           got=f"{exchange.elapsed:.3f} s", exchanges=[exchange],
+                           hint="answer first, process asynchronously (the platform gives "
+                           "up, and may retry, after the budget)")
+
+    def accepted(self, exchange: Exchange) -> str:
+        """Judge a correctly signed delivery; the conforming verdict, or CheckFailure."""
+        from hookproof.checks import check_answer
+
+        if self.event.response is not None:
+            ctx = self.context("response.prehook_shape")
+            check_answer(ctx, exchange)
+        else:
+            ctx = self.context("signature.valid_accepted")
+            ctx.accepted(exchange, "the platform would count this delivery as failed")
+        self._budget(exchange)
+        allowed = " or ".join(sorted(self.target.accepted_classes(self.event)))
+        if exchange.status_class() == "4xx":
+            return (f"HTTP {exchange.status}: a refusal, which {self.provider.id} allows "
+                    f"{self.event.name} to answer (expected {allowed})")
+        if self.event.response is not None:
+            contract = (self.event.response or "").rsplit("/", 2)
+            return (f"HTTP {exchange.status}, the body matches the response contract "
+                    f"{contract[-2]}/{contract[-1]}")
+        return f"HTTP {exchange.status} is what the platform expects ({allowed})"
+
+    def rejected(self, exchange: Exchange, *, stale: bool) -> str:
+        """Judge a delivery the receiver must refuse (wrong secret, stale timestamp)."""
+        if stale:
+            ctx = self.context("signature.stale_timestamp_rejected")
+            window = self.provider.replay_window
+            seconds = window.seconds if window else 0
+            ctx.rejected(exchange, "a delivery timestamped outside the replay window was "
+                         "accepted", hint=f"reject timestamps older than {seconds} s")
+            return (f"HTTP {exchange.status}: the receiver refused the stale delivery, as it "
+                    "should (expected 4xx)")
+        ctx = self.context("signature.wrong_secret_rejected")
+        ctx.rejected(exchange, "a delivery signed with another secret was accepted",
+                     hint="compare the computed signature with the received one, in "
+                     "constant time")
+        return (f"HTTP {exchange.status}: the receiver refused the wrongly signed delivery, as "
+                "it should (expected 4xx)")
+
+    def agree(self, exchanges: Sequence[Exchange]) -> None:
+        from hookproof.checks import _same_answer
+
+        _same_answer(self.context("idempotency.sequential_duplicate"), exchanges)
+
+
+# -- the command ------------------------------------------------------------------------------
+
+
+def send(options: SendOptions, *, out: TextIO | None = None,
+         environ: Mapping[str, str] | None = None) -> int:
+    """Build, sign and send the delivery; print the exchange(s) and the verdict; exit code."""
+    from hookproof.settings import Settings
+    from hookproof.target import make_target
+    from hookproof.validation import engine_for
+
+    out = out or sys.stdout
+    environ = os.environ if environ is None else environ
+    catalogue = load_catalogue()
+    provider = catalogue.provider(options.provider)
+    event = provider.event(options.event)
+    _check_url(options.target_url, "--target-url")
+    if options.signing_url:
+        _check_url(options.signing_url, "--signing-url")
+    hook_urls = _hook_urls(provider, options.hook_urls)
+    method = options.method.upper() if options.method else None
+    if method and method not in provider.transport.methods:
+        raise UsageError(f"--method {method}: {provider.id} sends "
+                         f"{' or '.join(provider.transport.methods)}")
+    if options.example is not None and options.data is not None:
+        raise UsageError("give --example NAME or --data FILE, not both")
+    modes = [options.bad_signature, options.stale, options.duplicate is not None]
+    if sum(modes) > 1:
+        raise UsageError("--bad-signature, --stale and --duplicate are separate modes: "
+                         "give one of them")
+    if options.duplicate is not None and options.duplicate < 2:
+        raise UsageError(f"--duplicate {options.duplicate}: send at least 2 copies")
+    if options.stale and provider.replay_window is None:
+        raise UsageError(f"--stale: {provider.id} signatures carry no timestamp (no replay "
+                         "window), so a delivery cannot be stale; --stale applies to "
+                         + ", ".join(sorted(p.id for p in catalogue.providers.values()
+                                            if p.replay_window is not None)))
+    payload = _payload(provider, event, options)
+    secret = _secret(options, environ)
+
+    settings = Settings(target_url=options.target_url, provider=provider.id,
+                        secret_env=options.secret_env, signing_url=options.signing_url,
+                        method=method, hook_urls=hook_urls, insecure=options.insecure,
+                        ca_bundle=options.ca_bundle)
+    if options.ca_bundle and not Path(options.ca_bundle).is_file():
+        raise InputError(f"--ca-bundle {options.ca_bundle}: no such file")
+    target = make_target(provider, settings, secret=secret, engine=engine_for(catalogue))
+    builder = target.builder
+    judge = _Judge(provider, event, target)
+
+    signed_with = f"computed with ${options.secret_env}, not shown"
+    build: dict[str, Any] = {}
+    if options.bad_signature:
+        build["secret"] = BAD_SECRET
+        signed_with = "computed with a WRONG secret on purpose"
+    if options.stale:
+        window = provider.replay_window
+        assert window is not None
+        skew = window.seconds + max(60, window.seconds)
+        build["now"] = int(time.time()) - skew
+        signed_with = (f"computed with ${options.secret_env}, timestamped {skew} s ago: "
+                       f"outside the {window.seconds} s replay window")
+    try:
+        deliveries = [builder.build(event, payload.value, **build)]
+        for _ in range((options.duplicate or 1) - 1):
+            deliveries.append(builder.retry(deliveries[-1]))
+    except (ValueError, TypeError) as exc:
+        raise InputError(f"cannot build a {provider.id} delivery from "
+                         f"{payload.source}: {exc}") from None
+
+    timeout = event.budget + 2.0
+    exchanges: list[Exchange] = []
+    try:
+        for delivery in deliveries:
+            exchange = target.client.send(delivery.request, timeout=timeout)
+            if exchange.error_kind in UNUSABLE_KINDS:
+                raise TargetUnreachable(f"cannot reach {delivery.request.url}: "
+                                        f"{exchange.error}")
+            exchanges.append(exchange)
+    finally:
+        target.client.close()
+
+    lines = [f"hookproof send: {provider.id} {event.name} ({event.kind}"
+             + (", response contract" if event.response else "") + f") -> "
+             f"{deliveries[0].request.url}",
+             f"payload: {payload.source}"]
+    name = provider.event_name_of(payload.value)
+    if name is not None and name != event.name:
+        lines.append(f"note: the payload names the event {name!r}, not {event.name!r}")
+    lines.append({
+        "default": "mode: a correctly signed delivery",
+        "bad-signature": "mode: --bad-signature: signed with a wrong secret; the receiver "
+                         "should refuse it (4xx)",
+        "stale": "mode: --stale: timestamped outside the replay window; the receiver should "
+                 "refuse it (4xx)",
+        "duplicate": f"mode: --duplicate {options.duplicate}: the same delivery (same dedupe "
+                     f"key) sent {options.duplicate} times, each re-signed as a platform retry",
+    }[options.mode])
+
+    conforms = True
+    for index, (delivery, exchange) in enumerate(zip(deliveries, exchanges, strict=True)):
+        lines.append("")
+        if len(deliveries) > 1:
+            lines.append(f"-- delivery {index + 1} of {len(deliveries)}"
+                         + (" (retry)" if index else ""))
+        lines += _request_lines(delivery, builder.scheme.header, options.secret_env,
+                                signed_with)
+        lines += _response_lines(exchange, target.budget(event))
+        try:
+            if options.bad_signature or options.stale:
+                verdict = judge.rejected(exchange, stale=options.stale)
+            else:
+                verdict = judge.accepted(exchange)
+            lines.append(f"verdict: conforms: {verdict}")
+        except CheckFailure as failure:
+            # a mode's own expectation (4xx) always counts; otherwise grade as the suite does
+            blocking = (failure.severity == "required" or options.bad_signature
+                        or options.stale)
+            conforms = conforms and not blocking
+            lines += _failure_lines(failure, blocking=blocking)
+        lines.append("reproduce (the signature, not the secret; a timestamped one goes "
+                     "stale):")
+        lines.append(f"  {curl_line(exchange, options.secret_env)}")
+
+    if options.duplicate is not None:
+        lines.append("")
+        answers = ", ".join(f"HTTP {e.status}" if e.status is not None else str(e.error)
+                            for e in exchanges)
+        try:
+            judge.agree(exchanges)
+            lines.append(f"duplicates: {len(exchanges)} answers ({answers}): they agree")
+        except CheckFailure as failure:
+            conforms = False
+            lines.append(f"duplicates: {len(exchanges)} answers ({answers}): they do NOT "
+                         f"agree: {failure.title}")
+            lines.append(f"  first: {failure.expected}")
+            lines.append(f"  later: {failure.got}")
+        lines.append("  (whether the receiver processed it once is not observed here: run the "
+                     "suite with --effects-url for idempotency.*)")
+
+    lines.append("")
+    lines.append("result: " + ("the answer is what the platform expects" if conforms
+                               else "the answer is NOT what the platform expects"))
+    text = "\n".join(lines) + "\n"
+    if len(secret) >= 4 and secret != BAD_SECRET:  # belt and braces: never print it
+        text = text.replace(secret, "[secret]")
+    out.write(text)
+    out.flush()
+    return EXIT_OK if conforms else EXIT_NOT_CONFORMANT
+
+
+__all__ = ["SendOptions", "TargetUnreachable", "send"]

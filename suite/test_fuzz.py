@@ -1,0 +1,9 @@
+"""hookproof conformance checks: fuzz. Generated per event from the check catalogue."""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+def test_fuzz(hookproof_check: Any) -> None:
+    hookproof_check.run()

@@ -1,0 +1,103 @@
+"""Baselines: known failures recorded once, then reported without failing the run.
+
+``--hookproof-baseline PATH --hookproof-baseline-update`` against a receiver that accepts
+anything writes its failures; the next run with ``--hookproof-baseline PATH`` exits 0 and the
+report marks them baselined; a new defect still fails the run.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+
+from reportkit import APPS, PROVIDER, Run, run_suite, validate
+
+# Only the checks the two defects touch, and short tracebacks: keeps the three runs quick.
+SELECT = ("-k", "signature or missing_required", "--tb=line")
+
+
+@pytest.fixture(scope="module")
+def runs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    workdir = tmp_path_factory.mktemp("baseline")
+    baseline = workdir / "known-failures.json"
+    # relative to where pytest is invoked, as a user would write it
+    option = ("--hookproof-baseline", baseline.name)
+    record = run_suite(workdir / "record", APPS["accept_all"](), *SELECT,
+                       "--hookproof-baseline", str(baseline), "--hookproof-baseline-update")
+    known = json.loads(baseline.read_text(encoding="utf-8"))
+    (workdir / "again").mkdir()
+    (workdir / "again" / baseline.name).write_text(baseline.read_text(encoding="utf-8"))
+    (workdir / "new").mkdir()
+    (workdir / "new" / baseline.name).write_text(baseline.read_text(encoding="utf-8"))
+    again = run_suite(workdir / "again", APPS["accept_all"](), *SELECT, *option)
+    new = run_suite(workdir / "new", APPS["two_defects"](), *SELECT, *option)
+    return {"record": record, "known": known, "again": again, "new": new,
+            "baseline": baseline}
+
+
+def failing(run: Run) -> set[str]:
+    return {f"{PROVIDER}/{r['event'] or '(provider)'}/{r['check']}"
+            for r in run.report["targets"][0]["results"] if r["outcome"] == "fail"}
+
+
+def test_update_writes_the_known_failures(runs: dict[str, Any]) -> None:
+    record: Run = runs["record"]
+    assert record.returncode == 1, record.stdout[-2000:]
+    assert f"baseline written: {runs['baseline']}" in record.stdout
+    known = runs["known"]["known_failures"]
+    assert known == sorted(known) and known
+    assert set(known) == failing(record)
+    assert any(k.endswith("/signature.missing_rejected") for k in known)
+    # recording a baseline does not baseline anything yet
+    assert record.report["targets"][0]["summary"]["baselined"] == 0
+    assert record.report["conformant"] is False
+
+
+def test_baselined_failures_do_not_fail_the_run(runs: dict[str, Any]) -> None:
+    again: Run = runs["again"]
+    assert again.returncode == 0, again.stdout[-3000:]
+    report = again.report
+    validate(report)
+    assert report["conformant"] is True
+    (target,) = report["targets"]
+    s = target["summary"]
+    known = set(runs["known"]["known_failures"])
+    assert s["baselined"] == len(known) > 0
+    assert s["fail_required"] == s["fail_recommended"] == 0
+    assert s["fail"] == len(known)
+    assert all(r["baselined"] for r in target["results"] if r["outcome"] == "fail")
+    assert all(f["baselined"] for f in target["failures"])
+    # still reported in full, marked as known
+    markdown = (again.reports / "conformance.md").read_text(encoding="utf-8")
+    assert "(baselined)" in markdown and "ᵇ" in markdown
+    html_text = (again.reports / "conformance.html").read_text(encoding="utf-8")
+    assert html_text.count('class="fail required baselined"') + html_text.count(
+        'class="fail recommended baselined"') == len(known)
+
+
+def test_a_new_defect_still_fails_the_run(runs: dict[str, Any]) -> None:
+    new: Run = runs["new"]
+    assert new.returncode == 1, new.stdout[-3000:]
+    report = new.report
+    validate(report)
+    assert report["conformant"] is False
+    (target,) = report["targets"]
+    known = set(runs["known"]["known_failures"])
+    fresh = failing(new) - known
+    # the second defect (no contract validation) lets a tampered body and a payload missing
+    # a required field in
+    assert {k.rsplit("/", 1)[1] for k in fresh} == {
+        "signature.tampered_body_rejected", "payload.missing_required_handled"}
+    for result in target["results"]:
+        key = f"{PROVIDER}/{result['event'] or '(provider)'}/{result['check']}"
+        if result["outcome"] == "fail":
+            assert result["baselined"] is (key in known), key
+    s = target["summary"]
+    assert s["baselined"] == len(known)
+    new_required = [r for r in target["results"] if r["outcome"] == "fail"
+                    and not r["baselined"] and r["severity"] == "required"]
+    assert s["fail_required"] == len(new_required) > 0
+    assert {r["check"] for r in new_required} == {"signature.tampered_body_rejected"}
+    assert "tampered_body_rejected" in new.stdout
