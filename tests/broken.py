@@ -33,6 +33,7 @@ import threading
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -64,7 +65,7 @@ ALL = "all events"
 PROVIDER = "the provider"
 
 
-# -- running the suite -----------------------------------------------------------------------------
+# -- running the suite ------------------------------------------------------------------------------
 
 
 @dataclass(frozen=True)
@@ -90,6 +91,47 @@ class SuiteRun:
         return self.outcomes("fail")
 
 
+_APP_LOCK = threading.Lock()
+
+
+class CrashesCloseTheConnection:
+    """ASGI wrapper: a 5xx answer carries ``Connection: close``, and an unhandled exception of
+    the app (already answered 500 by Starlette) is not re-raised to uvicorn.
+
+    Without it, uvicorn closes the keep-alive connection only *after* logging the traceback of
+    a crash, and the suite's client may already have sent its next request on that
+    connection: that request then fails with "connection reset" and an unrelated check fails
+    at random. With ``Connection: close`` the client never reuses the connection.
+    """
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = False
+
+        async def send_closing(message: Any) -> None:
+            nonlocal started
+            if message["type"] == "http.response.start":
+                started = True
+                if message["status"] >= 500:
+                    headers = [*message.get("headers", ()), (b"connection", b"close")]
+                    message = {**message, "headers": headers}
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_closing)
+        except Exception:
+            if not started:
+                await send_closing({"type": "http.response.start", "status": 500,
+                                    "headers": [(b"content-type", b"text/plain")]})
+                await send_closing({"type": "http.response.body",
+                                    "body": b"Internal Server Error"})
+
+
 def run_suite(
     config: ReceiverConfig,
     provider: str,
@@ -108,7 +150,9 @@ def run_suite(
     pytest plugins (hypothesis, schemathesis) into every run.
     """
     workdir.mkdir(parents=True, exist_ok=True)
-    base, stop = run_in_thread(create_app(config))
+    with _APP_LOCK:  # create_app warms the shared contract engine
+        app = create_app(config)
+    base, stop = run_in_thread(CrashesCloseTheConnection(app))
     env = dict(os.environ, **{SECRET_ENV: SECRET})
     plugin_args: list[str] = []
     if fast:
@@ -139,7 +183,7 @@ def run_suite(
     return SuiteRun(completed.returncode, output, report, workdir)
 
 
-# -- the broken receivers ----------------------------------------------------------------------------
+# -- the broken receivers ---------------------------------------------------------------------------
 
 
 Build = Callable[[ReceiverConfig], ReceiverConfig]
@@ -161,6 +205,13 @@ class Broken:
     """Served with ``public_url`` PUBLIC_URL and tested with ``--signing-url`` (so that the
     signed URL has no explicit port and its default-port variant differs)."""
     extra_args: tuple[str, ...] = ()
+    fuzz_examples: int = 0
+    """Generated payloads per event for the fuzz checks: 0 (fuzzing off) except for the
+    receivers whose defect only generated payloads show."""
+
+    @property
+    def suite_args(self) -> tuple[str, ...]:
+        return (*self.extra_args, "--fuzz-examples", str(self.fuzz_examples))
 
     def config(self, db: Path) -> ReceiverConfig:
         base = ReceiverConfig(db=db, secrets={self.provider: SECRET},
@@ -483,6 +534,25 @@ def slow_handler(provider: Provider, event: Event, payload: Any) -> Answer:
     return REFERENCE_ANSWERER(provider, event, payload)
 
 
+# fuzz.generated_accepted
+def strict_timestamp_parsing(provider: Provider, event: Event, payload: Any) -> Answer:
+    """Parses ``timestamp`` with ``strptime("%Y-%m-%dT%H:%M:%SZ")``: every example has that
+    shape, but a valid RFC 3339 time with a fraction or an offset raises ValueError -> 500."""
+    datetime.strptime(payload["timestamp"], "%Y-%m-%dT%H:%M:%SZ")
+    return REFERENCE_ANSWERER(provider, event, payload)
+
+
+# fuzz.invalid_handled
+def error_answer_crashes(provider: Provider, event: Event, payload: Any) -> ValidationResult:
+    """Refuses a missing field with 400, but building the 400 for any other contract error
+    (a wrong type, a pattern, a format) raises -> 500."""
+    result = REFERENCE_VALIDATOR(provider, event, payload)
+    for finding in result.errors:
+        if finding.keyword != "required":
+            raise TypeError(f"cannot describe {finding.keyword} errors")
+    return result
+
+
 # idempotency.sequential_duplicate, concurrent_duplicates
 class NoDedupeStore(SqliteStore):
     """Processes every delivery, duplicates included (no dedupe at all)."""
@@ -521,11 +591,15 @@ class CheckThenInsertStore:
 
     def __init__(self, path: Path) -> None:
         self.path = path
-        with self.connect() as conn:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        conn = self.connect()
+        try:
             conn.executescript(
                 "CREATE TABLE IF NOT EXISTS seen (provider TEXT, dedupe_key TEXT, answer BLOB,"
                 " status INTEGER);"
                 "CREATE TABLE IF NOT EXISTS effects (provider TEXT, dedupe_key TEXT);")
+        finally:
+            conn.close()
 
     def connect(self) -> sqlite3.Connection:
         return sqlite3.connect(self.path, timeout=10, isolation_level=None,
@@ -584,6 +658,8 @@ PREHOOK = "response.prehook_shape"
 BUDGET = "response.within_budget"
 SEQUENTIAL = "idempotency.sequential_duplicate"
 CONCURRENT = "idempotency.concurrent_duplicates"
+GENERATED = "fuzz.generated_accepted"
+INVALID = "fuzz.invalid_handled"
 
 
 BROKEN: tuple[Broken, ...] = (
@@ -593,11 +669,15 @@ BROKEN: tuple[Broken, ...] = (
            ("conversation.setup", "conversation.ended"),
            {WRONG_SECRET: ALL, TAMPERED_BODY: ALL, TAMPERED_URL: ALL},
            _verifier(mismatch_only_logged)),
-    Broken("signature_memo", "skips verification for a signature seen before",
+    Broken("signature_memo", "skips verification for a signature seen before (body unchecked)",
            "twilio-conversations", ("onMessageAdded",), {TAMPERED_BODY: ALL},
            lambda config: dataclasses.replace(config, verifier=SignatureMemo())),
+    # Twilio signs the form parameters, so a check over the URL alone refuses every genuine
+    # POST: every check that sends a valid delivery of a post-event catches it.
     Broken("url_only_signature", "verifies over the URL only, ignoring the form parameters",
-           "twilio-conversations", ("onConversationAdd", "onMessageAdded"), {VALID: ALL},
+           "twilio-conversations", ("onMessageAdded",),
+           {VALID: ALL, PORT: ALL, RAW_BODY: ALL, MINIMAL: ALL, UNKNOWN_FIELDS: ALL,
+            SEQUENTIAL: ALL, CONCURRENT: ALL, UNKNOWN_EVENT: PROVIDER},
            _verifier(url_only_signature)),
     Broken("ignores_body_hash", "never compares bodySHA256 with the body",
            "twilio-orchestrator", ("CONVERSATION_UPDATED",), {BODY_HASH: ALL},
@@ -610,9 +690,13 @@ BROKEN: tuple[Broken, ...] = (
            _verifier(collapses_repeated_keys)),
     Broken("trims_form_values", "strips form values before verifying", "twilio-conversations",
            ("onMessageAdded",), {RAW_BODY: ALL}, _verifier(trims_form_values)),
+    # Only onUserUpdated has lower-case parameter names (isOnline, isNotifiable); its minimal
+    # example has none, so minimal_accepted passes there.
     Broken("case_insensitive_sort", "sorts parameter names case-insensitively",
-           "twilio-conversations", ("onUserUpdated", "onMessageAdded"),
-           {VALID: ("onUserUpdated",)}, _verifier(case_insensitive_sort)),
+           "twilio-conversations", ("onMessageAdded", "onUserUpdated"),
+           {check: ("onUserUpdated",)
+            for check in (VALID, PORT, RAW_BODY, UNKNOWN_FIELDS, SEQUENTIAL, CONCURRENT)},
+           _verifier(case_insensitive_sort)),
     Broken("reserializes_json", "verifies over re-serialized JSON, not the raw body", "varda",
            ("message.created", "conversation.resolved"),
            {RAW_BODY: ALL, DOCUMENTED: ("message.created",)}, _verifier(reserializes_json)),
@@ -638,9 +722,13 @@ BROKEN: tuple[Broken, ...] = (
     Broken("status_table_incomplete", "500 on the documented status 'pending'", "varda",
            ("conversation.resolved", "message.created"), {ENUMS: ("conversation.resolved",)},
            _answerer(status_table_incomplete)),
+    # PARTICIPANT_ADDED's documented example (the canonical payload every check starts from)
+    # has createdAt null: there every check sending a valid delivery catches it.
     Broken("created_at_null_crash", "500 when data.createdAt is null", "twilio-orchestrator",
-           ("CONVERSATION_UPDATED", "PARTICIPANT_ADDED"),
-           {NULLABLE: ALL, DOCUMENTED: ("PARTICIPANT_ADDED",)},
+           ("PARTICIPANT_UPDATED", "PARTICIPANT_ADDED"),
+           {NULLABLE: ALL, **{check: ("PARTICIPANT_ADDED",) for check in (
+               DOCUMENTED, VALID, PORT, RAW_BODY, UNKNOWN_FIELDS, ENUMS, SEQUENTIAL,
+               CONCURRENT)}},
            _answerer(created_day_not_null_safe)),
     Broken("camel_case_friendly_name", "answers friendlyName instead of friendly_name",
            "twilio-frontline", ("onConversationAdd",), {PREHOOK: ALL},
@@ -659,6 +747,12 @@ BROKEN: tuple[Broken, ...] = (
            ("conversation.setup", "conversation.ended"),
            {SEQUENTIAL: ("conversation.setup",), CONCURRENT: ("conversation.setup",)},
            _store(DuplicateAnswerStore)),
+    Broken("strict_timestamp_parsing", "500 on a valid timestamp with a fraction or offset",
+           "varda", ("message.created",), {GENERATED: ALL}, _answerer(strict_timestamp_parsing),
+           fuzz_examples=12),
+    Broken("error_answer_crashes", "500 on a contract error other than a missing field",
+           "varda", ("message.created",), {INVALID: ALL}, _validator(error_answer_crashes),
+           fuzz_examples=12),
     Broken("check_then_insert", "SELECT, sleep, INSERT without a unique constraint", "varda",
            ("message.created",), {CONCURRENT: ALL},
            _store(lambda db: CheckThenInsertStore(db.with_name("racy.sqlite3")))),

@@ -24,7 +24,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from hookproof.catalogue import Event, Provider
-from hookproof.receiver.answers import Answer
+from hookproof.receiver.answers import Answer, ReferenceAnswerer
 from hookproof.receiver.app import create_app
 from hookproof.receiver.config import ReceiverConfig
 from hookproof.receiver.server import BackgroundServer
@@ -67,6 +67,22 @@ class EchoAnswerer:
         return Answer.json({"echo": payload})
 
 
+class CrashOn:
+    """The reference answers, except a 500 to one event (defect: a handler that crashes)."""
+
+    def __init__(self, event: str) -> None:
+        self.event = event
+        self.reference = ReferenceAnswerer()
+
+    def __call__(self, provider: Provider, event: Event, payload: Any) -> Answer:
+        if event.name == self.event:
+            return Answer.json({"error": "internal error"}, 500)
+        return self.reference(provider, event, payload)
+
+
+CRASHING_EVENT = "contact.updated"
+
+
 def reference_config() -> ReceiverConfig:
     return ReceiverConfig(secrets={PROVIDER: SECRET}, providers=(PROVIDER,))
 
@@ -77,6 +93,10 @@ def accept_all_config() -> ReceiverConfig:
 
 def two_defects_config() -> ReceiverConfig:
     return dataclasses.replace(accept_all_config(), validator=ValidateNothing())
+
+
+def accept_all_crash_config() -> ReceiverConfig:
+    return dataclasses.replace(accept_all_config(), answerer=CrashOn(CRASHING_EVENT))
 
 
 def echo_app() -> Starlette:
@@ -107,6 +127,7 @@ APPS = {
     "reference": lambda: create_app(reference_config()),
     "accept_all": lambda: create_app(accept_all_config()),
     "two_defects": lambda: create_app(two_defects_config()),
+    "accept_all_crash": lambda: create_app(accept_all_crash_config()),
     "echo": echo_app,
 }
 

@@ -212,9 +212,6 @@ def test_one_url_without_config(capfd: pytest.CaptureFixture[str], receiver: str
     assert target["name"] == "operator" and target["url"] == f"{receiver}/operator"
 
 
-@pytest.mark.xfail(strict=True, reason="cli.py: the run parser's REMAINDER positional after "
-                   "the optional URL swallows every option that follows the URL, so "
-                   "`run URL --provider P` loses --provider (reported to the lead)")
 def test_one_url_then_provider(capfd: pytest.CaptureFixture[str], receiver: str,
                                workdir: Path, setup_only: None) -> None:
     code, out, err = run(capfd, f"{receiver}/operator", "--provider", "operator")
@@ -265,8 +262,6 @@ def test_run_targets_passes_pytest_args_to_every_target(receiver: str, workdir: 
     assert [t["name"] for t in document["targets"]] == ["v", "o"]
 
 
-@pytest.mark.xfail(strict=True, reason="cli.py: with no URL, the optional URL positional takes "
-                   "the first argument after `--` (reported to the lead)")
 def test_arguments_after_double_dash_with_a_config(capfd: pytest.CaptureFixture[str],
                                                    receiver: str, workdir: Path) -> None:
     write_yaml(workdir, three_targets(receiver)[:1])

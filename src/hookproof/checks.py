@@ -7,6 +7,7 @@ Each check builds its deliveries, sends them through the :class:`Target`, and ei
 
 from __future__ import annotations
 
+import copy
 import json
 import time
 from collections.abc import Callable, Iterator, Sequence
@@ -739,29 +740,49 @@ def _with_severity(failure: CheckFailure, severity: Severity) -> CheckFailure:
 
 
 def _tamper(ctx: Context, payload: Any) -> Any:
-    """The payload with one value changed (a string leaf that is not the event name)."""
-    skip = set(ctx.provider.event_fields)
+    """The payload with one value changed (a leaf that is not the event name).
 
-    def first_string(node: Any, path: tuple[str, ...]) -> tuple[str, ...] | None:
+    The change is chosen so that the tampered payload still honours the contract (no error, no
+    drift), so that only the signature can give it away. (Appending "-tampered" to the first
+    string, often an id with a pattern or a timestamp, let a receiver that never compares
+    signatures pass: it refused the payload with a 400 as invalid, not as forged.)
+    """
+    skip = set(ctx.provider.event_fields)
+    validator = ctx.target.engine.validator(ctx.event.request)
+
+    def leaves(node: Any, path: tuple[Any, ...]) -> Iterator[tuple[tuple[Any, ...], Any]]:
         if isinstance(node, dict):
             for key, value in node.items():
-                dotted = ".".join((*path, key))
-                if isinstance(value, str) and dotted not in skip:
-                    return (*path, key)
-                found = first_string(value, (*path, key))
-                if found:
-                    return found
-        return None
+                yield from leaves(value, (*path, key))
+        elif isinstance(node, list):
+            for index, value in enumerate(node):
+                yield from leaves(value, (*path, index))
+        elif ".".join(str(p) for p in path if not isinstance(p, int)) not in skip:
+            yield path, node
 
-    path = first_string(payload, ())
-    if path is None:
-        if isinstance(payload, dict):
-            return {**payload, "tampered": "1"}
-        return payload
-    node = payload
-    for part in path:
-        node = node[part]
-    return set_path(payload, path, f"{node}-tampered")
+    def changed(value: Any) -> list[Any]:
+        if isinstance(value, bool):
+            return [not value]
+        if isinstance(value, int | float):
+            return [value + 1]
+        if isinstance(value, str) and value:
+            last = "1" if value[-1] != "1" else "2"
+            return [f"{value}-tampered", f"{value[:-1]}{last}", f"{value}0"]
+        return []
+
+    for path, value in leaves(payload, ()):
+        for candidate in changed(value):
+            tampered = copy.deepcopy(payload)
+            node = tampered
+            for part in path[:-1]:
+                node = node[part]
+            node[path[-1]] = candidate
+            result = validator.validate(tampered)
+            if not result.errors and not result.drift:
+                return tampered
+    if isinstance(payload, dict):
+        return {**payload, "tampered": "1"}
+    return payload
 
 
 def run(case: Case, target: Target) -> None:

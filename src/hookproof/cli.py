@@ -246,14 +246,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--config", help="hookproof.yaml or pyproject.toml (default: ./ either)")
     p.add_argument("--target", action="append", help="only this target (repeatable)")
     p.add_argument("--reports", default="reports", help="report directory (default reports/)")
-    p.add_argument("pytest_args", nargs=argparse.REMAINDER, help=argparse.SUPPRESS)
-    p.set_defaults(handler=_cmd_run)
+    p.set_defaults(handler=_cmd_run, pytest_args=[])
 
     p = sub.add_parser("demo", help="the suite for all five providers against the bundled "
                        "reference receiver; writes reports/")
     p.add_argument("--reports", default="reports")
-    p.add_argument("pytest_args", nargs=argparse.REMAINDER, help=argparse.SUPPRESS)
-    p.set_defaults(handler=_cmd_demo)
+    p.set_defaults(handler=_cmd_demo, pytest_args=[])
 
     p = sub.add_parser(
         "send", help="fire one signed delivery at a receiver, show the exchange, judge it",
@@ -318,10 +316,16 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
+    argv = list(sys.argv[1:] if argv is None else argv)
+    passthrough: list[str] = []
+    if argv and argv[0] in ("run", "demo") and "--" in argv:
+        # everything after `--` goes to pytest untouched
+        cut = argv.index("--")
+        argv, passthrough = argv[:cut], argv[cut + 1:]
     args = parser.parse_args(argv)
     handler: Handler = args.handler
-    if getattr(args, "pytest_args", None) and args.pytest_args[0] == "--":
-        args.pytest_args = args.pytest_args[1:]
+    if hasattr(args, "pytest_args"):
+        args.pytest_args = passthrough
     try:
         return handler(args)
     except HookproofError as exc:

@@ -23,7 +23,7 @@ import functools
 import json
 import string
 from collections.abc import Callable, Mapping
-from datetime import datetime, timedelta, timezone
+from datetime import datetime
 from typing import TYPE_CHECKING, Any, Literal
 
 from hookproof.catalogue import Event, Provider
@@ -142,8 +142,8 @@ def body_strategy(provider: Provider, event: Event, mode: Mode) -> SearchStrateg
     query = {p["name"]: "0" * 64 for p in definition.get("parameters", ())
              if p.get("in") == "query"}
     generation = GenerationMode.POSITIVE if mode == "positive" else GenerationMode.NEGATIVE
-    strategy = operation.as_strategy(generation_mode=generation, headers=headers,
-                                     query=query or None)
+    strategy: SearchStrategy[Any] = operation.as_strategy(
+        generation_mode=generation, headers=headers, query=query or None)
     return strategy.map(lambda case: case.body)
 
 
