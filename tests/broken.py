@@ -65,7 +65,7 @@ ALL = "all events"
 PROVIDER = "the provider"
 
 
-# -- running the suite ------------------------------------------------------------------------------
+# -- running the suite -----------------------------------------------------------------------------
 
 
 @dataclass(frozen=True)
@@ -183,7 +183,7 @@ def run_suite(
     return SuiteRun(completed.returncode, output, report, workdir)
 
 
-# -- the broken receivers ---------------------------------------------------------------------------
+# -- the broken receivers --------------------------------------------------------------------------
 
 
 Build = Callable[[ReceiverConfig], ReceiverConfig]
