@@ -297,8 +297,8 @@ def accepts_unsigned(provider: Provider, request: WireRequest, secret: str, *,
 # signature.wrong_secret_rejected, tampered_body_rejected, tampered_url_rejected
 def mismatch_only_logged(provider: Provider, request: WireRequest, secret: str, *,
                          now: int) -> Verdict:
-    """"Report-only" verification left on: a signature mismatch is logged, not refused (a
-    missing signature, a stale timestamp and a wrong bodySHA256 still are)."""
+    """Verification left in report-only mode: a signature mismatch is logged, not refused
+    (a missing signature, a stale timestamp and a wrong bodySHA256 still are)."""
     verdict = REFERENCE_VERIFIER(provider, request, secret, now=now)
     return Verdict(True, "ok") if verdict.reason == "mismatch" else verdict
 
@@ -587,7 +587,7 @@ class CheckThenInsertStore:
     """SELECT, then (a few ms of work later) INSERT, with no UNIQUE constraint: duplicates one
     after the other are caught, simultaneous ones all find nothing and are all processed."""
 
-    WORK_SECONDS = 0.1
+    WORK_SECONDS = 0.2
 
     def __init__(self, path: Path) -> None:
         self.path = path
