@@ -144,7 +144,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
         targets = [t for t in targets if t.name in wanted]
     reports = Path(args.reports)
     return run_targets(targets, reports_dir=reports if reports.is_absolute() else cwd / reports,
-                       pytest_args=args.pytest_args, cwd=cwd)
+                       pytest_args=args.pytest_args, cwd=cwd, jobs=args.jobs)
 
 
 def _cmd_demo(args: argparse.Namespace) -> int:
@@ -168,12 +168,14 @@ def _cmd_demo(args: argparse.Namespace) -> int:
             TargetSpec(name=p, provider=p, url=f"{server.url}/{p}",
                        secret_env="HOOKPROOF_DEMO_SECRET",
                        effects_url=f"{server.url}/{p}/effects")
-            for p in sorted(catalogue.providers)
+            # the provider with most events first: the longest run starts first
+            for p in sorted(catalogue.providers,
+                            key=lambda p: (-len(catalogue.providers[p].events), p))
         ]
         reports = Path(args.reports)
         return run_targets(targets,
                            reports_dir=reports if reports.is_absolute() else cwd / reports,
-                           pytest_args=args.pytest_args, cwd=cwd, env=env)
+                           pytest_args=args.pytest_args, cwd=cwd, jobs=args.jobs, env=env)
 
 
 def _cmd_send(args: argparse.Namespace) -> int:
@@ -246,11 +248,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--config", help="hookproof.yaml or pyproject.toml (default: ./ either)")
     p.add_argument("--target", action="append", help="only this target (repeatable)")
     p.add_argument("--reports", default="reports", help="report directory (default reports/)")
+    p.add_argument("--jobs", type=int, default=None,
+                   help="targets run at once, each in its own process (default: CPUs)")
     p.set_defaults(handler=_cmd_run, pytest_args=[])
 
     p = sub.add_parser("demo", help="the suite for all five providers against the bundled "
                        "reference receiver; writes reports/")
     p.add_argument("--reports", default="reports")
+    p.add_argument("--jobs", type=int, default=None,
+                   help="providers run at once, each in its own process (default: CPUs)")
     p.set_defaults(handler=_cmd_demo, pytest_args=[])
 
     p = sub.add_parser(

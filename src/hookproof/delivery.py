@@ -124,9 +124,14 @@ class DeliveryClient:
                             error=f"no answer within {limit:g} s", error_kind="timeout")
         except requests.RequestException as exc:
             kind, reason = _describe(exc)
+            self._forget_connections(session)
             return Exchange(request, elapsed=time.perf_counter() - started, error=reason,
                             error_kind=kind)
         elapsed = time.perf_counter() - started
+        if response.status_code >= 500:
+            # A crashed receiver often closes its kept-alive connection without saying so;
+            # the next delivery must not be sent on it (and blamed for the reset).
+            self._forget_connections(session)
         headers = {k: v for k, v in response.headers.items()}
         if 300 <= response.status_code < 400:
             location = response.headers.get("Location", "?")
@@ -135,6 +140,11 @@ class DeliveryClient:
                             "platforms do not follow redirects: point at the final URL",
                             error_kind="redirect")
         return Exchange(request, response.status_code, headers, body, elapsed)
+
+    def _forget_connections(self, session: requests.Session | None) -> None:
+        for adapter in (session or self._session).adapters.values():
+            if isinstance(adapter, requests.adapters.HTTPAdapter):
+                adapter.poolmanager.clear()
 
     def send_together(self, requests_: Sequence[WireRequest]) -> list[Exchange]:
         """Send every request at the same moment from its own thread (own connection)."""

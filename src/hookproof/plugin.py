@@ -148,6 +148,20 @@ class HookproofSession:
 
     # -- collection ---------------------------------------------------------------------------
 
+    def pytest_ignore_collect(self, collection_path: Path) -> bool | None:
+        """Leave out a suite module whose group has no case (e.g. fuzzing turned off)."""
+        import hookproof.suite
+        from hookproof.checks import cases
+
+        if collection_path.parent != Path(hookproof.suite.__file__).parent:
+            return None
+        group = collection_path.stem.removeprefix("test_")
+        if collection_path.suffix != ".py" or group == collection_path.stem:
+            return None
+        if any(True for _ in cases(self.target.provider, self.target, self.events, group)):
+            return None
+        return True
+
     @pytest.hookimpl
     def pytest_generate_tests(self, metafunc: pytest.Metafunc) -> None:
         if "hookproof_check" not in metafunc.fixturenames:

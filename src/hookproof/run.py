@@ -24,9 +24,11 @@ import re
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import tomllib
 from collections.abc import Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -138,38 +140,50 @@ def run_targets(
     cwd: Path,
     env: Mapping[str, str] | None = None,
     quiet: bool = False,
+    jobs: int | None = None,
 ) -> int:
-    """Run the suite against every target, merge the reports; return the exit code."""
+    """Run the suite against every target, merge the reports; return the exit code.
+
+    Targets run ``jobs`` at a time (default: one per CPU), each in its own pytest process;
+    a target's output is printed whole when it finishes, so outputs never interleave.
+    """
     from hookproof.report import merge, write
 
     started = datetime.now(UTC)
     clock = time.perf_counter()
-    documents: list[dict[str, Any]] = []
-    worst = 0
-    not_run: list[str] = []
     # only the merged report goes to the GitHub step summary, not each target's part of it
     child_env = {k: v for k, v in (os.environ if env is None else env).items()
                  if k != "GITHUB_STEP_SUMMARY"}
+    workers = max(1, min(len(targets), jobs or os.cpu_count() or 1))
+    print_lock = threading.Lock()
     with tempfile.TemporaryDirectory(prefix="hookproof-run-") as scratch:
-        for target in targets:
+
+        def run_one(target: TargetSpec) -> tuple[int, dict[str, Any] | None]:
             part = Path(scratch) / target.name
             command = [sys.executable, "-m", "pytest", "-p", "no:cacheprovider",
                        *target.pytest_args(), "--hookproof-reports", str(part), *pytest_args]
-            if not quiet:
-                print(f"== hookproof: {target.name} ({target.provider}) at {target.url}",
-                      flush=True)
-            completed = subprocess.run(command, cwd=cwd, env=child_env,
-                                       check=False, capture_output=quiet)
+            completed = subprocess.run(command, cwd=cwd, env=child_env, check=False,
+                                       capture_output=True)
             code = completed.returncode
+            with print_lock:
+                if not quiet or code not in (0, 1):
+                    out = sys.stdout if not quiet else sys.stderr
+                    out.write(f"== hookproof: {target.name} ({target.provider}) at "
+                              f"{target.url}\n")
+                    out.write(completed.stdout.decode("utf-8", "replace"))
+                    out.write(completed.stderr.decode("utf-8", "replace"))
+                    out.flush()
             report_file = part / "conformance.json"
-            if report_file.is_file():
-                documents.append(json.loads(report_file.read_text(encoding="utf-8")))
-            worst = max(worst, 0 if code == 0 else 1 if code == 1 else 2)
-            if code not in (0, 1):
-                not_run.append(f"{target.name} (pytest exit code {code})")
-            if code not in (0, 1) and quiet:
-                sys.stderr.write(completed.stdout.decode("utf-8", "replace")[-2000:])
-                sys.stderr.write(completed.stderr.decode("utf-8", "replace")[-2000:])
+            document = (json.loads(report_file.read_text(encoding="utf-8"))
+                        if report_file.is_file() else None)
+            return code, document
+
+        with ThreadPoolExecutor(max_workers=workers) as pool:
+            outcomes = list(pool.map(run_one, targets))
+    documents = [d for _, d in outcomes if d is not None]
+    worst = max((0 if code == 0 else 1 if code == 1 else 2 for code, _ in outcomes), default=0)
+    not_run = [f"{t.name} (pytest exit code {code})"
+               for t, (code, _) in zip(targets, outcomes, strict=True) if code not in (0, 1)]
     if documents:
         report = merge(documents, started=started.isoformat(timespec="seconds"),
                        duration=time.perf_counter() - clock)
