@@ -71,7 +71,8 @@ def test_defect_only_fuzzing_finds(defect: Defect, tmp_path: Path) -> None:
     app = create_app(broken_config(defect, _config(tmp_path)))
     base, stop = run_in_thread(app)
     try:
-        code, report, stdout = run_suite(base, defect.provider, tmp_path)
+        code, report, stdout = run_suite(base, defect.provider, tmp_path,
+                                         "--events", defect.event)
     finally:
         stop()
     target = report["targets"][0]
