@@ -63,6 +63,9 @@ class Check:
 
 REGISTRY: dict[str, Check] = {}
 
+WRONG_SECRET = "hookproof-not-your-secret"
+"""What a deliberately wrong signature is computed with (never anyone's real secret)."""
+
 
 def check(
     check_id: str,
@@ -285,7 +288,7 @@ def missing_rejected(ctx: Context) -> None:
 @check("signature.wrong_secret_rejected", expectation="4xx")
 def wrong_secret_rejected(ctx: Context) -> None:
     """A delivery signed with another secret is refused."""
-    delivery = ctx.deliver(secret="hookproof-not-your-secret")
+    delivery = ctx.deliver(secret=WRONG_SECRET)
     exchange = ctx.send(delivery)
     ctx.rejected(exchange, "a delivery signed with another secret was accepted",
                  hint="compare the computed signature with the received one, in constant time")
@@ -732,13 +735,7 @@ def _replace(delivery: Delivery, request: Any) -> Delivery:
 
 
 def _with_severity(failure: CheckFailure, severity: Severity) -> CheckFailure:
-    return CheckFailure(
-        check=failure.check, provider=failure.provider, event=failure.event, severity=severity,
-        title=failure.title, expected=failure.expected, got=failure.got,
-        exchanges=failure.exchanges, json_path=failure.json_path,
-        schema_path=failure.schema_path, details=failure.details,
-        secret_env=failure.secret_env, hint=failure.hint,
-    )
+    return failure.evolve(severity=severity)
 
 
 def _tamper(ctx: Context, payload: Any) -> Any:

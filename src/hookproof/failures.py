@@ -10,7 +10,7 @@ from __future__ import annotations
 import shlex
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Any, Literal
 
 from hookproof.delivery import Exchange
 
@@ -104,6 +104,18 @@ class CheckFailure(AssertionError):
         self.secret_env = secret_env
         self.hint = hint
         super().__init__(self.render())
+
+    def evolve(self, **changes: Any) -> CheckFailure:
+        """A copy with some fields changed (e.g. another severity, a richer title)."""
+        fields: dict[str, Any] = {
+            "check": self.check, "provider": self.provider, "event": self.event,
+            "severity": self.severity, "title": self.title, "expected": self.expected,
+            "got": self.got, "exchanges": self.exchanges, "json_path": self.json_path,
+            "schema_path": self.schema_path, "details": self.details,
+            "secret_env": self.secret_env, "hint": self.hint,
+        }
+        fields.update(changes)
+        return CheckFailure(**fields)
 
     @property
     def reproduction(self) -> str | None:

@@ -313,7 +313,7 @@ def _replay(run_seed: int) -> str:
 
 def _annotated(failure: Any, run_seed: int) -> Any:
     """The (shrunk) failure with the seed to replay it and the minimal payload sent."""
-    from hookproof.failures import CheckFailure, Detail
+    from hookproof.failures import Detail
 
     details = list(failure.details)
     if failure.exchanges:
@@ -321,13 +321,8 @@ def _annotated(failure: Any, run_seed: int) -> Any:
         details.insert(0, Detail("minimal generated payload (shrunk)", "accepted",
                                  body[:600] or "(empty)"))
     hint = "; ".join(h for h in (failure.hint, _replay(run_seed)) if h)
-    return CheckFailure(
-        check=failure.check, provider=failure.provider, event=failure.event,
-        severity=failure.severity, title=f"{failure.title} (generated, seed {run_seed})",
-        expected=failure.expected, got=failure.got, exchanges=failure.exchanges,
-        json_path=failure.json_path, schema_path=failure.schema_path, details=details,
-        secret_env=failure.secret_env, hint=hint,
-    )
+    return failure.evolve(title=f"{failure.title} (generated, seed {run_seed})",
+                          details=details, hint=hint)
 
 
 __all__ = ["DEFAULT_EXAMPLES", "DEFAULT_SEED", "as_delivered", "body_strategy",

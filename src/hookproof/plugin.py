@@ -8,6 +8,7 @@ Module-level hooks decide and wire; a :class:`HookproofSession` object registere
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -266,7 +267,7 @@ class HookproofSession:
             )
         if self.settings.baseline_update:
             terminalreporter.write_line(f"baseline written: {self.resolve(self.settings.baseline)}")
-        if "json" in self.report_paths:
+        if "json" in self.report_paths and not os.environ.get("HOOKPROOF_RUN_PART"):
             terminalreporter.write_line(
                 f"conformance report: {self.report_paths['html']} "
                 f"(also {self.report_paths['json'].name}, {self.report_paths['md'].name})"

@@ -38,6 +38,9 @@ import yaml
 
 from hookproof.errors import UsageError
 
+PART_VARIABLE = "HOOKPROOF_RUN_PART"
+"""Set for the pytest processes of ``hookproof run``: their reports are parts of one."""
+
 _NAME = re.compile(r"^[A-Za-z0-9_.-]+$")
 
 
@@ -154,6 +157,8 @@ def run_targets(
     # only the merged report goes to the GitHub step summary, not each target's part of it
     child_env = {k: v for k, v in (os.environ if env is None else env).items()
                  if k != "GITHUB_STEP_SUMMARY"}
+    # each child writes a part of the merged report, in a scratch folder: not worth naming
+    child_env[PART_VARIABLE] = "1"
     workers = max(1, min(len(targets), jobs or os.cpu_count() or 1))
     print_lock = threading.Lock()
     with tempfile.TemporaryDirectory(prefix="hookproof-run-") as scratch:

@@ -34,6 +34,7 @@ from urllib.parse import urlsplit
 
 from hookproof.builder import Delivery
 from hookproof.catalogue import Event, Provider, load_catalogue
+from hookproof.checks import WRONG_SECRET
 from hookproof.delivery import Exchange
 from hookproof.encoding import decode_form
 from hookproof.errors import HookproofError, InputError, UsageError
@@ -43,7 +44,7 @@ from hookproof.failures import CheckFailure, curl_line
 EXIT_OK = 0
 EXIT_NOT_CONFORMANT = 1
 
-BAD_SECRET = "hookproof-not-your-secret"
+BAD_SECRET = WRONG_SECRET
 """What ``--bad-signature`` signs with (the suite's signature.wrong_secret_rejected uses it too)."""
 BODY_LIMIT = 4000
 UNUSABLE_KINDS = ("unreachable", "tls")
