@@ -62,7 +62,19 @@ def _flatten(node: Any, resolver: Resolver[Any], depth: int = 0) -> dict[str, An
     return merged
 
 
+_SITES: dict[tuple[int, str], list[Site]] = {}
+
+
 def sites(catalogue: Catalogue, uri: str) -> list[Site]:
+    """Every property of the contract ``uri`` (walked once per catalogue and contract)."""
+    key = (id(catalogue), uri)
+    found = _SITES.get(key)
+    if found is None:
+        found = _SITES[key] = _walk_sites(catalogue, uri)
+    return found
+
+
+def _walk_sites(catalogue: Catalogue, uri: str) -> list[Site]:
     resolver = catalogue.registry.resolver(base_uri=uri)
     resolved = resolver.lookup(uri)
     seen: dict[tuple[str, ...], Site] = {}
