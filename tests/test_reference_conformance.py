@@ -136,3 +136,19 @@ def test_demo_runs_the_suite_against_the_bundled_receiver(
     assert (reports / "conformance.html").is_file()
     assert (reports / "conformance.md").is_file()
     assert "conformant" in output
+
+
+def test_reference_receiver_passes_with_get_deliveries(tmp_path: Path) -> None:
+    """twilio-conversations lets a team configure GET: the parameters travel in the query
+    string, signed as part of the URL, and the reference receiver passes every check so."""
+    config = ReceiverConfig(db=tmp_path / "receiver.sqlite3",
+                            secrets={"twilio-conversations": SECRET})
+    run = run_suite(config, "twilio-conversations", tmp_path / "run",
+                    events=("onMessageAdd", "onParticipantAdded"),
+                    extra_args=("--method", "GET", "--fuzz-examples", "2"))
+    assert run.returncode == 0, run.output[-4000:]
+    assert run.results
+    assert {r["outcome"] for r in run.results} == {"pass"}
+    # the GET form has no body to break: that check is not generated
+    assert "payload.malformed_body_handled" not in {r["check"] for r in run.results}
+    assert "signature.repeated_keys_accepted" in {r["check"] for r in run.results}
