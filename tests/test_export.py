@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -13,22 +12,11 @@ from openapi_spec_validator.validation import OpenAPIV31SpecValidator
 
 from hookproof.catalogue import load_catalogue
 from hookproof.cli import main
-from hookproof.export import component_name, event_path, export_openapi
+from hookproof.export import component_name, event_path, export_openapi, refs_in
 from hookproof.signing import scheme_for
 
 PROVIDERS = sorted(load_catalogue().providers)
 
-
-def _refs(node: Any) -> Iterator[str]:
-    if isinstance(node, dict):
-        for key, value in node.items():
-            if key == "$ref":
-                yield value
-            else:
-                yield from _refs(value)
-    elif isinstance(node, list):
-        for item in node:
-            yield from _refs(item)
 
 
 @pytest.fixture(scope="module", params=PROVIDERS)
@@ -46,7 +34,7 @@ def test_self_contained(exported: tuple[str, dict[str, Any]]) -> None:
     _, document = exported
     assert "hookproof.invalid" not in json.dumps(document)
     schemas = document["components"]["schemas"]
-    for ref in _refs(document):
+    for ref in refs_in(document):
         assert ref.startswith("#/components/schemas/"), ref
         name = ref.removeprefix("#/components/schemas/").split("/")[0]
         assert name in schemas, ref

@@ -95,6 +95,10 @@ class DeliveryBuilder:
             return None
         return join_url(self.signing_target, self.provider.hook_groups.get(event.group or "", ""))
 
+    def signed_url_for(self, event: Event) -> str:
+        """The URL the platform signs for ``event``: the public one, else the target."""
+        return self.signing_url_for(event) or self.url_for(event)
+
     def body_of(self, payload: Any) -> bytes:
         return encode_body(payload, self.provider.transport.encoding)
 

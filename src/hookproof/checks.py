@@ -319,7 +319,7 @@ def tampered_body_rejected(ctx: Context) -> None:
 @check("signature.tampered_url_rejected", expectation="4xx", applies=_signs_url)
 def tampered_url_rejected(ctx: Context) -> None:
     """A delivery signed for another URL is refused."""
-    url = ctx.builder.signing_url_for(ctx.event) or ctx.builder.url_for(ctx.event)
+    url = ctx.builder.signed_url_for(ctx.event)
     from urllib.parse import urlsplit, urlunsplit
 
     parts = urlsplit(url)
@@ -344,7 +344,7 @@ def body_hash_mismatch_rejected(ctx: Context) -> None:
 @check("signature.port_variant_accepted", expectation="2xx", applies=_twilio)
 def port_variant_accepted(ctx: Context) -> None:
     """Twilio: a delivery signed over the URL with the explicit default port is accepted."""
-    base = ctx.builder.signing_url_for(ctx.event) or ctx.builder.url_for(ctx.event)
+    base = ctx.builder.signed_url_for(ctx.event)
     exchange = ctx.send(ctx.deliver(signing_url=with_default_port(base)))
     ctx.accepted(exchange, "a delivery signed over the URL with :443/:80 was refused")
 

@@ -36,16 +36,17 @@ def component_name(uri: str, definition: str | None = None) -> str:
     return f"{relative}.{definition}" if definition else relative
 
 
-def _refs(node: Any) -> Iterator[str]:
+def refs_in(node: Any) -> Iterator[str]:
+    """Every ``$ref`` value anywhere in ``node``."""
     if isinstance(node, dict):
         for key, value in node.items():
             if key == "$ref" and isinstance(value, str):
                 yield value
             else:
-                yield from _refs(value)
+                yield from refs_in(value)
     elif isinstance(node, list):
         for item in node:
-            yield from _refs(item)
+            yield from refs_in(item)
 
 
 def _target(base: str, ref: str) -> tuple[str, str]:
@@ -93,7 +94,7 @@ def inline_schemas(catalogue: Catalogue, roots: list[str]) -> dict[str, Any]:
             continue
         seen.add(uri)
         schema = catalogue.schema(uri)
-        for ref in _refs(schema):
+        for ref in refs_in(schema):
             target, _ = _target(uri, ref)
             if target not in seen:
                 pending.append(target)

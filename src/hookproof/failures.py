@@ -121,11 +121,9 @@ class CheckFailure(AssertionError):
     def reproduction(self) -> str | None:
         return curl_line(self.exchanges[-1], self.secret_env) if self.exchanges else None
 
-    def render(self) -> str:
-        where = f"{self.provider} {self.event}" if self.event else self.provider
-        lines = [f"[{self.check}] {self.title} ({where}; {self.severity})"]
-        lines.append(f"expected: {self.expected}")
-        lines.append(f"got:      {self.got}")
+    def finding_lines(self) -> list[str]:
+        """What was expected, what came back, where, and the hint: one line each."""
+        lines = [f"expected: {self.expected}", f"got:      {self.got}"]
         if self.json_path:
             lines.append(f"at:       {self.json_path}"
                          + (f"  (contract: {self.schema_path})" if self.schema_path else ""))
@@ -134,6 +132,12 @@ class CheckFailure(AssertionError):
             lines.append(f"  - {detail.title}{path}: expected {detail.expected}, got {detail.got}")
         if self.hint:
             lines.append(f"hint:     {self.hint}")
+        return lines
+
+    def render(self) -> str:
+        where = f"{self.provider} {self.event}" if self.event else self.provider
+        lines = [f"[{self.check}] {self.title} ({where}; {self.severity})"]
+        lines.extend(self.finding_lines())
         if self.exchanges:
             lines.append("")
             lines.extend(render_exchange(self.exchanges[-1]))

@@ -216,18 +216,8 @@ def _response_lines(exchange: Exchange, budget: float) -> list[str]:
 
 def _failure_lines(failure: CheckFailure, *, blocking: bool) -> list[str]:
     head = "does NOT conform" if blocking else f"conforms, with a {failure.severity} finding"
-    lines = [f"verdict: {head}: {failure.title}",
-             f"  expected: {failure.expected}",
-             f"  got:      {failure.got}"]
-    if failure.json_path:
-        lines.append(f"  at:       {failure.json_path}"
-                     + (f"  (contract: {failure.schema_path})" if failure.schema_path else ""))
-    for detail in failure.details:
-        where = f" at {detail.json_path}" if detail.json_path else ""
-        lines.append(f"  - {detail.title}{where}")
-    if failure.hint:
-        lines.append(f"  hint:     {failure.hint}")
-    return lines
+    return [f"verdict: {head}: {failure.title}",
+            *(f"  {line}" for line in failure.finding_lines())]
 
 
 # -- judging ----------------------------------------------------------------------------------
