@@ -18,8 +18,6 @@ import requests.adapters
 
 from hookproof.signing import WireRequest
 
-BODY_HEAD = 2048
-
 
 @dataclass(frozen=True)
 class Exchange:

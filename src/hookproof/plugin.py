@@ -24,8 +24,6 @@ session_key: pytest.StashKey[HookproofSession] = pytest.StashKey()
 failure_key = pytest.StashKey[Any]()
 latency_key = pytest.StashKey[list[tuple[str, float]]]()
 
-SUITE_GROUPS = ("signature", "payload", "response", "idempotency")
-
 
 def pytest_addoption(parser: pytest.Parser) -> None:
     group = parser.getgroup("hookproof", "hookproof: webhook receiver conformance")
