@@ -42,6 +42,10 @@ def _totals(report: Mapping[str, Any]) -> dict[str, int]:
     return {k: sum(t["summary"][k] for t in report["targets"]) for k in keys}
 
 
+GROUP_ORDER = ("signature", "payload", "response", "idempotency", "fuzz")
+"""Columns of the matrix, in the order a reader checks a receiver: trust first."""
+
+
 def _matrix(target: Mapping[str, Any]) -> tuple[list[str], list[str], dict[tuple[str, str], Any]]:
     """Checks (columns, grouped), events (rows) and the result in each cell.
 
@@ -59,7 +63,8 @@ def _matrix(target: Mapping[str, Any]) -> tuple[list[str], list[str], dict[tuple
         key = (event, result["check"])
         if key not in cells or _RANK[result["outcome"]] > _RANK[cells[key]["outcome"]]:
             cells[key] = result
-    groups = list(dict.fromkeys(c.split(".", 1)[0] for c in checks))
+    seen = list(dict.fromkeys(c.split(".", 1)[0] for c in checks))
+    groups = [g for g in GROUP_ORDER if g in seen] + [g for g in seen if g not in GROUP_ORDER]
     checks.sort(key=lambda c: groups.index(c.split(".", 1)[0]))
     if PROVIDER_ROW in events:
         events.remove(PROVIDER_ROW)
