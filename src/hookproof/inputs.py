@@ -24,6 +24,16 @@ class Record:
     problem: str | None = None
     request: Any = None
     """The recorded request (HAR input), to verify its signature; None for payload files."""
+    text: str | None = None
+    """A whole JSON document's text: findings are then placed on the line of their value."""
+
+    def line_of(self, parts: tuple[str | int, ...]) -> int:
+        """The line a finding at ``parts`` is reported on."""
+        if self.text is None:
+            return self.line
+        from hookproof.locate import line_of, value_lines
+
+        return line_of(value_lines(self.text), parts)
 
 
 def read_records(path: Path, encoding: str) -> Iterator[Record]:
@@ -59,7 +69,7 @@ def read_records(path: Path, encoding: str) -> Iterator[Record]:
         payload = json.loads(text)
     except json.JSONDecodeError as exc:
         raise InputError(f"{name}:{exc.lineno}: not JSON ({exc.msg})") from None
-    yield Record(name, 1, payload)
+    yield Record(name, 1, payload, text=text)
 
 
 def _jsonl(name: str, text: str) -> Iterator[Record]:

@@ -89,14 +89,16 @@ def validate_files(
                     tally.event_errors[name] += 1
                     tally.errors += len(result.errors)
                     for finding in result.errors:
-                        write(f"{where}: {finding.path}: {finding.message} [{finding.keyword}]\n")
+                        at = f"{record.source}:{record.line_of(finding.parts)}"
+                        write(f"{at}: {finding.path}: {finding.message} [{finding.keyword}]\n")
                 if result.drift:
                     tally.with_drift += 1
                     tally.event_drift[name] += 1
                     tally.drift += len(result.drift)
                     if show_drift:
-                        drift_lines.extend(f"{where}: {f.path}: {f.message}\n"
-                                           for f in result.drift)
+                        drift_lines.extend(
+                            f"{record.source}:{record.line_of(f.parts)}: {f.path}: {f.message}\n"
+                            for f in result.drift)
         except InputError as exc:
             tally.unusable += 1
             print(f"hookproof: error: {exc}", file=sys.stderr)

@@ -20,7 +20,7 @@ import copy
 import functools
 import re
 from collections.abc import Iterable, Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol
 
 import referencing
@@ -56,6 +56,8 @@ class Finding:
     """The JSON Schema keyword that flagged it: ``required``, ``enum``, ``type``…"""
     schema_path: str
     """Where in the contract the rule is: ``properties/data/required``."""
+    parts: tuple[str | int, ...] = field(default=(), compare=False, repr=False)
+    """The path as keys and indexes, to find the value in a file."""
 
     def __str__(self) -> str:
         return f"{self.path}: {self.message}"
@@ -146,6 +148,11 @@ def _extra_keys(message: str) -> list[str]:
     return [str(k) for k in keys]
 
 
+def _finding(kind: FindingKind, parts: list[Any], message: str, keyword: str,
+             schema_path: str) -> Finding:
+    return Finding(kind, json_path(parts), message, keyword, schema_path, tuple(parts))
+
+
 def _classify(error: ValidationError) -> list[Finding]:
     keyword = str(error.validator)
     path = list(error.absolute_path)
@@ -153,32 +160,31 @@ def _classify(error: ValidationError) -> list[Finding]:
     if keyword == "unevaluatedProperties":
         keys = _extra_keys(error.message) or ["?"]
         return [
-            Finding("drift", json_path([*path, key]), f"unknown field {key!r}", keyword,
-                    schema_path)
+            _finding("drift", [*path, key], f"unknown field {key!r}", keyword, schema_path)
             for key in keys
         ]
     if keyword == "additionalProperties":
         keys = _extra_keys(error.message) or ["?"]
         return [
-            Finding("error", json_path([*path, key]), f"{key!r} is not allowed here", keyword,
-                    schema_path)
+            _finding("error", [*path, key], f"{key!r} is not allowed here", keyword,
+                     schema_path)
             for key in keys
         ]
     if keyword == "enum":
         allowed = ", ".join(repr(v) for v in error.validator_value)
         return [
-            Finding("drift", json_path(path), f"undocumented value {error.instance!r} "
-                    f"(documented: {allowed})", keyword, schema_path)
+            _finding("drift", path, f"undocumented value {error.instance!r} "
+                     f"(documented: {allowed})", keyword, schema_path)
         ]
     if keyword == "required":
         instance = error.instance if isinstance(error.instance, Mapping) else {}
         missing = [k for k in error.validator_value if k not in instance]
         return [
-            Finding("error", json_path([*path, key]), f"required field {key!r} is missing",
-                    keyword, schema_path)
+            _finding("error", [*path, key], f"required field {key!r} is missing", keyword,
+                     schema_path)
             for key in missing
         ]
-    return [Finding("error", json_path(path), error.message, keyword, schema_path)]
+    return [_finding("error", path, error.message, keyword, schema_path)]
 
 
 class _YesNo(Protocol):
