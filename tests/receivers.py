@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import os
 import socket
 import threading
 import time
 from collections.abc import Callable
 
 import uvicorn
+from _pytest.monkeypatch import MonkeyPatch
 from starlette.types import ASGIApp
 
 STARTUP_TIMEOUT = 10.0
@@ -45,3 +47,51 @@ def run_in_thread(app: ASGIApp) -> tuple[str, Callable[[], None]]:
         sock.close()
 
     return f"http://127.0.0.1:{port}", stop
+
+
+class RawServer:
+    """A TCP server on 127.0.0.1 that reads a request, writes ``answer`` raw (garbage is
+    fine; None writes nothing) and closes: targets no HTTP server would be."""
+
+    def __init__(self, answer: bytes | None, path: str = "/varda") -> None:
+        self.answer = answer
+        self.sock = socket.create_server(("127.0.0.1", 0))
+        self.port = self.sock.getsockname()[1]
+        self.url = f"http://127.0.0.1:{self.port}{path}"
+        threading.Thread(target=self._run, daemon=True).start()
+
+    def _run(self) -> None:
+        while True:
+            try:
+                conn, _ = self.sock.accept()
+            except OSError:
+                return
+            threading.Thread(target=self._answer, args=(conn,), daemon=True).start()
+
+    def _answer(self, conn: socket.socket) -> None:
+        with conn:
+            conn.settimeout(2)
+            try:
+                conn.recv(65536)
+                if self.answer is not None:
+                    conn.sendall(self.answer)
+            except OSError:
+                pass
+
+    def close(self) -> None:
+        self.sock.close()
+
+
+def unused_port() -> int:
+    """A loopback port nothing listens on (connections to it are refused)."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def clean_hookproof_environment(monkeypatch: MonkeyPatch, secret: str) -> None:
+    """No HOOKPROOF_* setting of the developer's shell leaks into a run; ``secret`` is set."""
+    for name in list(os.environ):
+        if name.startswith("HOOKPROOF_"):
+            monkeypatch.delenv(name)
+    monkeypatch.setenv("HOOKPROOF_SECRET", secret)

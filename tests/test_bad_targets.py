@@ -7,7 +7,6 @@ misbehaving server on 127.0.0.1.
 from __future__ import annotations
 
 import re
-import socket
 import threading
 import time
 from collections.abc import Iterator
@@ -15,6 +14,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import pytest
+
+from receivers import RawServer, clean_hookproof_environment, unused_port
 
 pytest_plugins = ["pytester"]
 
@@ -27,12 +28,7 @@ CLIENT_TIMEOUT = 0.3
 
 @pytest.fixture(autouse=True)
 def clean_environment(monkeypatch: pytest.MonkeyPatch) -> None:
-    import os
-
-    for name in list(os.environ):
-        if name.startswith("HOOKPROOF_"):
-            monkeypatch.delenv(name)
-    monkeypatch.setenv("HOOKPROOF_SECRET", SECRET)
+    clean_hookproof_environment(monkeypatch, SECRET)
     # No fuzzing (it imports schemathesis, seconds per run): the other checks come first.
     # Harmless where the option does not exist.
     monkeypatch.setenv("HOOKPROOF_FUZZ_EXAMPLES", "0")
@@ -70,36 +66,6 @@ def assert_stopped_early(result: pytest.RunResult) -> None:
 
 
 # -- tiny misbehaving servers ---------------------------------------------------------------------
-
-
-class RawServer:
-    """Reads whatever comes, answers ``answer`` (raw bytes: garbage is fine) and closes."""
-
-    def __init__(self, answer: bytes) -> None:
-        self.answer = answer
-        self.sock = socket.create_server(("127.0.0.1", 0))
-        self.url = f"http://127.0.0.1:{self.sock.getsockname()[1]}/varda"
-        threading.Thread(target=self._run, daemon=True).start()
-
-    def _run(self) -> None:
-        while True:
-            try:
-                conn, _ = self.sock.accept()
-            except OSError:
-                return
-            threading.Thread(target=self._answer, args=(conn,), daemon=True).start()
-
-    def _answer(self, conn: socket.socket) -> None:
-        with conn:
-            conn.settimeout(2)
-            try:
-                conn.recv(65536)
-                conn.sendall(self.answer)
-            except OSError:
-                pass
-
-    def close(self) -> None:
-        self.sock.close()
 
 
 class Handler(BaseHTTPRequestHandler):
@@ -144,17 +110,11 @@ def plain_server() -> Iterator[RawServer]:
     server.close()
 
 
-def closed_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 # -- the cases ---------------------------------------------------------------------------------
 
 
 def test_target_down(pytester: pytest.Pytester) -> None:
-    url = f"http://127.0.0.1:{closed_port()}/varda"
+    url = f"http://127.0.0.1:{unused_port()}/varda"
     result = run_suite(pytester, url)
     stop_line(result, f"target {url} cannot be tested", "connection refused")
     assert_stopped_early(result)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import socket
 import threading
 import time
 from collections.abc import Iterator
@@ -26,6 +25,7 @@ from hookproof.target import (
     Target,
     TargetUnavailable,
 )
+from receivers import RawServer, unused_port
 
 URL = "https://hooks.example.com/varda"
 REQUEST = WireRequest("POST", URL, {"Content-Type": "application/json", "X-Sig": "v1,abc"},
@@ -175,35 +175,6 @@ def test_other_request_errors_become_protocol(client: DeliveryClient) -> None:
 # -- real sockets on 127.0.0.1 --------------------------------------------------------------------
 
 
-class RawServer:
-    """A TCP server that reads a request, writes ``answer`` (may be garbage) and closes."""
-
-    def __init__(self, answer: bytes | None) -> None:
-        self.answer = answer
-        self.sock = socket.create_server(("127.0.0.1", 0))
-        self.port = self.sock.getsockname()[1]
-        self.thread = threading.Thread(target=self._run, daemon=True)
-        self.thread.start()
-
-    def _run(self) -> None:
-        while True:
-            try:
-                conn, _ = self.sock.accept()
-            except OSError:
-                return
-            with conn:
-                conn.settimeout(2)
-                try:
-                    conn.recv(65536)
-                    if self.answer is not None:
-                        conn.sendall(self.answer)
-                except OSError:
-                    pass
-
-    def close(self) -> None:
-        self.sock.close()
-
-
 @pytest.fixture
 def raw_server(request: pytest.FixtureRequest) -> Iterator[RawServer]:
     server = RawServer(request.param)
@@ -211,14 +182,8 @@ def raw_server(request: pytest.FixtureRequest) -> Iterator[RawServer]:
     server.close()
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 def test_real_connection_refused(client: DeliveryClient) -> None:
-    exchange = client.send(WireRequest("POST", f"http://127.0.0.1:{free_port()}/x", {}, b"{}"))
+    exchange = client.send(WireRequest("POST", f"http://127.0.0.1:{unused_port()}/x", {}, b"{}"))
     assert exchange.error_kind == "unreachable"
     assert one_line(exchange) == "connection refused"
 

@@ -21,6 +21,7 @@ import hookproof.validation  # noqa: F401
 from hookproof.receiver.app import create_app
 from hookproof.receiver.config import ReceiverConfig
 from hookproof.receiver.server import BackgroundServer
+from receivers import clean_hookproof_environment
 
 pytest_plugins = ["pytester"]
 
@@ -34,12 +35,7 @@ EVENT = "conversation.created"
 @pytest.fixture(autouse=True)
 def clean_environment(monkeypatch: pytest.MonkeyPatch) -> None:
     """No HOOKPROOF_* setting of the developer's shell leaks into the runs; a secret is set."""
-    import os
-
-    for name in list(os.environ):
-        if name.startswith("HOOKPROOF_"):
-            monkeypatch.delenv(name)
-    monkeypatch.setenv("HOOKPROOF_SECRET", SECRET)
+    clean_hookproof_environment(monkeypatch, SECRET)
 
 
 @pytest.fixture(scope="module")
