@@ -98,6 +98,9 @@ REQUEST_VALID = [
 DOCUMENTED_DRIFT = {
     # Twilio's Webhook Configuration example lists the legacy filter name `onMessageSend`.
     "twilio-conversations/WebhookConfiguration/documented-get.json": ["$.filters[0]"],
+    # Twilio's frontline-demo-service example data: a numeric customer_id (docs: a string).
+    "twilio-frontline/GetCustomerDetailsByCustomerId/response/demo-numeric-customer-id.json": [
+        "$.objects.customer.customer_id"],
 }
 
 

@@ -94,9 +94,18 @@ def strictify(schema: Any) -> Any:
     return result
 
 
+DRIFT_MARK = "x-hookproof-drift"
+"""Marks, in a strict copy, the subschema whose failure is drift rather than an error."""
+
+
 def _strictify_in_place(node: Any) -> None:
     if not isinstance(node, dict):
         return
+    documented = node.pop("x-documented", None)
+    if isinstance(documented, dict):
+        # The contract accepts more than the platform documents (a number where the docs
+        # say string, as real traffic shows): what only the documented rule refuses is drift.
+        node["allOf"] = [*node.get("allOf", ()), {**documented, DRIFT_MARK: True}]
     if (
         "properties" in node
         and "additionalProperties" not in node
@@ -170,6 +179,10 @@ def _classify(error: ValidationError) -> list[Finding]:
                      schema_path)
             for key in keys
         ]
+    if isinstance(error.schema, Mapping) and error.schema.get(DRIFT_MARK):
+        return [_finding("drift", path, f"undocumented value {error.instance!r} "
+                         f"(documented: {keyword} {error.validator_value!r})", keyword,
+                         schema_path)]
     if keyword == "enum":
         allowed = ", ".join(repr(v) for v in error.validator_value)
         return [
