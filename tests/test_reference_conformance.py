@@ -18,7 +18,7 @@ from typing import Any
 
 import pytest
 
-from broken import SECRET, SuiteRun, run_suite
+from broken import PUBLIC_URL, SECRET, SuiteRun, run_suite
 from hookproof.catalogue import load_catalogue
 from hookproof.checks import REGISTRY
 from hookproof.receiver.config import ReceiverConfig
@@ -40,9 +40,16 @@ def _demo(workdir: Path) -> subprocess.CompletedProcess[str]:
                           capture_output=True, text=True, timeout=300, check=False)
 
 
+BEHIND_PROXY = {"twilio-conversations", "twilio-frontline", "twilio-orchestrator"}
+"""Providers run as deployed behind a TLS proxy (``--signing-url`` with the public URL, the
+receiver trusting the proxy headers): Twilio signs a URL with no port, whose ``:443`` variant
+``signature.port_variant_accepted`` sends. The others run on the loopback URL itself."""
+
+
 def _provider(provider: str, workdir: Path) -> SuiteRun:
     config = ReceiverConfig(db=workdir / "receiver.sqlite3", secrets={provider: SECRET})
     return run_suite(config, provider, workdir / "run",
+                     signing_url=f"{PUBLIC_URL}/{provider}" if provider in BEHIND_PROXY else None,
                      extra_args=("--fuzz-examples", FUZZ_EXAMPLES))
 
 
@@ -145,6 +152,7 @@ def test_reference_receiver_passes_with_get_deliveries(tmp_path: Path) -> None:
                             secrets={"twilio-conversations": SECRET})
     run = run_suite(config, "twilio-conversations", tmp_path / "run",
                     events=("onMessageAdd", "onParticipantAdded"),
+                    signing_url=f"{PUBLIC_URL}/twilio-conversations",
                     extra_args=("--method", "GET", "--fuzz-examples", "2"))
     assert run.returncode == 0, run.output[-4000:]
     assert run.results

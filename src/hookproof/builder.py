@@ -24,6 +24,8 @@ class Delivery:
     dedupe_key: str
     signing_url: str | None = None
     extra: Mapping[str, str] = field(default_factory=dict)
+    signed_at: int = 0
+    """The Unix time the signature was computed for (a retry is signed later)."""
 
 
 def with_default_port(url: str) -> str:
@@ -58,7 +60,11 @@ class DeliveryBuilder:
     """Builds signed deliveries of one provider to one target.
 
     ``signing_url`` is the public URL the platform signs when a proxy sits in front of the
-    target; ``hook_urls`` maps a hook group to its own URL (Frontline callbacks).
+    target; ``hook_urls`` maps a hook group to its own URL (Frontline callbacks), and
+    ``signing_urls`` a hook group to its own public URL. Behind a proxy, every delivery carries
+    the ``X-Forwarded-*`` headers a proxy adds (``forwarded=False``: none), so that a receiver
+    that rebuilds the public URL from them (werkzeug's ProxyFix, Express's ``trust proxy``)
+    verifies over the URL the platform signed.
     """
 
     def __init__(
@@ -70,6 +76,8 @@ class DeliveryBuilder:
         signing_url: str | None = None,
         method: str | None = None,
         hook_urls: Mapping[str, str] | None = None,
+        signing_urls: Mapping[str, str] | None = None,
+        forwarded: bool = True,
     ) -> None:
         self.provider = provider
         self.target_url = target_url
@@ -77,6 +85,8 @@ class DeliveryBuilder:
         self._secret = secret
         self.method = (method or provider.transport.default_method).upper()
         self.hook_urls = dict(hook_urls or {})
+        self.signing_urls = dict(signing_urls or {})
+        self.forwarded = forwarded
         self.scheme: Scheme = scheme_for(provider.signature,
                                          encoding=provider.transport.encoding)
 
@@ -89,11 +99,26 @@ class DeliveryBuilder:
 
     def signing_url_for(self, event: Event) -> str | None:
         """The URL the platform signs for ``event`` (None: the URL it is sent to)."""
+        if event.group and event.group in self.signing_urls:
+            return self.signing_urls[event.group]
         if self.signing_target is None:
             return None
         if event.group and event.group in self.hook_urls:
-            return None
+            # the group's own URL as the public host serves it (the proxy keeps the path)
+            public, own = urlsplit(self.signing_target), urlsplit(self.hook_urls[event.group])
+            return urlunsplit((public.scheme, public.netloc, own.path, own.query, ""))
         return join_url(self.signing_target, self.provider.hook_groups.get(event.group or "", ""))
+
+    def forwarded_headers(self, event: Event) -> dict[str, str]:
+        """What a proxy in front of the target adds: the public scheme, host and port."""
+        public = self.signing_url_for(event)
+        if public is None or not self.forwarded:
+            return {}
+        parts = urlsplit(public)
+        port = parts.port or (443 if parts.scheme == "https" else 80)
+        return {"X-Forwarded-For": "127.0.0.1", "X-Forwarded-Proto": parts.scheme,
+                "X-Forwarded-Host": parts.netloc.rpartition("@")[2],
+                "X-Forwarded-Port": str(port)}
 
     def signed_url_for(self, event: Event) -> str:
         """The URL the platform signs for ``event``: the public one, else the target."""
@@ -122,6 +147,7 @@ class DeliveryBuilder:
         signed_over = signing_url or self.signing_url_for(event)
         raw = self.body_of(payload) if body is None else body
         headers: dict[str, str] = dict(self.provider.transport.headers)
+        headers.update(self.forwarded_headers(event))
         headers[self.provider.dedupe_header] = key
         if self.provider.event_header:
             named = self.provider.event_name_of(payload) or event.name
@@ -137,19 +163,21 @@ class DeliveryBuilder:
             headers["Content-Type"] = self.provider.transport.content_type
         headers.update(extra_headers or {})
         request = WireRequest(self.method, target, headers, raw)
+        signed_at = int(time.time()) if now is None else now
         signed = self.scheme.sign(
             request,
             self._secret if secret is None else secret,
-            now=int(time.time()) if now is None else now,
+            now=signed_at,
             signing_url=signed_over,
         )
-        return Delivery(event, signed, payload, key, signed_over)
+        return Delivery(event, signed, payload, key, signed_over, signed_at=signed_at)
 
-    def retry(self, delivery: Delivery) -> Delivery:
-        """The same delivery again, as the platform retries it.
+    def retry(self, delivery: Delivery, *, now: int | None = None) -> Delivery:
+        """The same delivery again, as the platform retries it: later, signed anew.
 
         The dedupe key stays. Form (Twilio) retries carry the next ``RetryCount``; every
-        scheme re-signs, so a timestamped signature changes while the body does not.
+        scheme re-signs at ``now`` (default: the present), so a timestamped signature changes
+        while the body does not: a receiver that dedupes on the signature processes it twice.
         """
         payload = delivery.payload
         body: bytes | None = delivery.request.body
@@ -161,5 +189,5 @@ class DeliveryBuilder:
         if self.method == "GET":
             body = None  # rebuilt from the payload
         return self.build(
-            delivery.event, payload, body=body, dedupe_key=delivery.dedupe_key
+            delivery.event, payload, body=body, dedupe_key=delivery.dedupe_key, now=now
         )

@@ -147,6 +147,11 @@ def _cmd_run(args: argparse.Namespace) -> int:
                        pytest_args=args.pytest_args, cwd=cwd, jobs=args.jobs)
 
 
+DEMO_PUBLIC_URL = "https://hooks.example.com"
+"""The public URL the demo's platforms sign; the receiver trusts the proxy headers hookproof
+sends with it, as a receiver behind a TLS-terminating proxy does."""
+
+
 def _cmd_demo(args: argparse.Namespace) -> int:
     import os
     import secrets
@@ -163,10 +168,12 @@ def _cmd_demo(args: argparse.Namespace) -> int:
     app = create_app(ReceiverConfig(environ={"HOOKPROOF_SECRET": env["HOOKPROOF_DEMO_SECRET"]}))
     cwd = Path.cwd()
     with BackgroundServer(app) as server:
-        print(f"hookproof demo: reference receiver on {server.url}", flush=True)
+        print(f"hookproof demo: reference receiver on {server.url}, played as deployed behind "
+              f"a TLS proxy at {DEMO_PUBLIC_URL} (the URL the platforms sign)", flush=True)
         targets = [
             TargetSpec(name=p, provider=p, url=f"{server.url}/{p}",
                        secret_env="HOOKPROOF_DEMO_SECRET",
+                       signing_url=f"{DEMO_PUBLIC_URL}/{p}",
                        effects_url=f"{server.url}/{p}/effects")
             # the provider with most events first: the longest run starts first
             for p in sorted(catalogue.providers,

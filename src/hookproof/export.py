@@ -221,18 +221,48 @@ def close_objects(node: Any, *, branch: bool = False) -> Any:
     return out
 
 
+def sender_view(node: Any, *, form: bool) -> Any:
+    """A copy of ``node`` describing what the platform *sends*, not all a receiver must take.
+
+    A contract is the receiver's view: it accepts what real traffic has shown, ``""`` for an
+    optional form parameter included. Payloads generated to be accepted must be ones the
+    platform could send, so here a node's ``x-sender`` subschema is merged into it and, for
+    form providers (Twilio omits a parameter it has no value for, it never sends ``Media=``),
+    every string is non-empty.
+    """
+    if isinstance(node, list):
+        return [sender_view(item, form=form) for item in node]
+    if not isinstance(node, dict):
+        return node
+    out = {key: value if key in ("const", "enum", "examples", "default")
+           else sender_view(value, form=form) for key, value in node.items()}
+    out.update(out.pop("x-sender", None) or {})
+    types = out.get("type")
+    is_string = types == "string" or (isinstance(types, list) and "string" in types)
+    if form and is_string and not any(k in out for k in ("enum", "const", "minLength")):
+        out["minLength"] = 1
+        if out.get("if") == {"minLength": 1} and isinstance(out.get("then"), dict):
+            # "when not empty, then ...": never empty, so always the then-branch
+            del out["if"]
+            out.update(out.pop("then"))
+    return out
+
+
 def export_openapi(provider_id: str, catalogue: Catalogue | None = None, *,
-                   closed: bool = False) -> dict[str, Any]:
+                   closed: bool = False, sender: bool = False) -> dict[str, Any]:
     """The OpenAPI 3.1 document of one provider's webhooks (see the module docstring).
 
     ``closed``: documented objects get ``additionalProperties: false``, so that a generator
     (the fuzz checks) spends its budget on documented fields rather than unknown ones.
+    ``sender``: request bodies describe what the platform sends (:func:`sender_view`).
     """
     catalogue = catalogue or load_catalogue()
     provider = catalogue.provider(provider_id)
     roots = [e.request for e in provider.events] + [
         u for e in provider.events if (u := e.response)]
     schemas = copy.deepcopy(inline_schemas(catalogue, roots))
+    if sender:
+        schemas = sender_view(schemas, form=provider.transport.encoding == "form")
     webhooks: dict[str, Any] = {}
     paths: dict[str, Any] = {}
     for event in provider.events:

@@ -186,3 +186,14 @@ class NotObserved(Exception):
 
     def __str__(self) -> str:
         return self.reason
+
+
+@dataclass
+class NotApplicable(Exception):
+    """A check cannot apply to this target as given (e.g. the signed URL carries a port):
+    reported as skipped, with the reason, never as passed."""
+
+    reason: str
+
+    def __str__(self) -> str:
+        return self.reason

@@ -116,14 +116,19 @@ def _register_formats() -> None:
 
 
 @functools.cache
-def load_schema(provider_id: str) -> Any:
-    """The provider's exported OpenAPI document, loaded by schemathesis (once per process)."""
+def load_schema(provider_id: str, sender: bool = False) -> Any:
+    """The provider's exported OpenAPI document, loaded by schemathesis (once per process).
+
+    ``sender``: the platform's view (what it sends), which positive payloads are drawn from;
+    negative payloads break the receiver's view (the contract as it is).
+    """
     import schemathesis
 
     from hookproof.export import export_openapi
 
     _register_formats()
-    return schemathesis.openapi.from_dict(export_openapi(provider_id, closed=True))
+    return schemathesis.openapi.from_dict(export_openapi(provider_id, closed=True,
+                                                         sender=sender))
 
 
 def body_strategy(provider: Provider, event: Event, mode: Mode) -> SearchStrategy[Any]:
@@ -136,7 +141,7 @@ def body_strategy(provider: Provider, event: Event, mode: Mode) -> SearchStrateg
 
     from hookproof.export import event_path
 
-    operation = load_schema(provider.id)[event_path(event)]["POST"]
+    operation = load_schema(provider.id, mode == "positive")[event_path(event)]["POST"]
     definition = operation.definition.raw
     headers = {p["name"]: "hookproof" for p in definition.get("parameters", ())
                if p.get("in") == "header"}

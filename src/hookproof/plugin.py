@@ -122,12 +122,14 @@ class HookproofSession:
         events = [provider.event(name) for name in settings.events] or list(provider.events)
         for name in (settings.expect or {}):
             provider.event(name)
-        for group in (settings.hook_urls or {}):
-            if group not in provider.hook_groups:
-                known = ", ".join(provider.hook_groups) or "none"
-                raise HookproofError(
-                    f"--hook-url: {provider.id} has no hook group {group!r} (groups: {known})"
-                )
+        for flag, groups in (("--hook-url", settings.hook_urls),
+                             ("--signing-url", settings.signing_urls)):
+            for group in (groups or {}):
+                if group not in provider.hook_groups:
+                    known = ", ".join(provider.hook_groups) or "none"
+                    raise HookproofError(
+                        f"{flag}: {provider.id} has no hook group {group!r} (groups: {known})"
+                    )
         if settings.method and settings.method not in provider.transport.methods:
             raise HookproofError(
                 f"--method {settings.method}: {provider.id} sends "
@@ -191,12 +193,13 @@ class HookproofSession:
             report.longrepr = str(failure)
         record = {
             "provider": case.provider.id,
-            "event": None if case.check.per_provider else case.event.name,
+            "event": case.event_name,
             "check": case.check.id,
             "severity": failure.severity if failure is not None else case.check.severity,
             "outcome": _outcome(report, failure),
             "failure": failure.as_dict() if failure is not None else None,
-            "baselined": failure is not None and case_key(case) in self.baseline,
+            "baselined": failure is not None and (
+                case_key(case) in self.baseline or self.settings.baseline_update),
             "latencies_ms": item.stash.get(latency_key, []),
         }
         if report.skipped and not hasattr(report, "wasxfail"):
@@ -223,6 +226,7 @@ class HookproofSession:
                       "budgets": {e.name: self.target.budget(e) for e in self.events}},
             url=self.settings.target_url,
             records=self.outcomes,
+            baseline=self.baseline,
         )
         duration = (datetime.now(UTC) - self.started).total_seconds()
         return document([section], started=self.started.isoformat(timespec="seconds"),
@@ -250,10 +254,15 @@ class HookproofSession:
         for record in self.outcomes:
             key = record["outcome"]
             if key == "fail":
-                key = f"fail ({record['severity']})"
+                key = "baselined" if record.get("baselined") else f"fail ({record['severity']})"
             counts[key] = counts.get(key, 0) + 1
         parts = ", ".join(f"{n} {k}" for k, n in sorted(counts.items()))
         terminalreporter.write_sep("-", "hookproof")
+        report = self.build_report()
+        section = report["targets"][0]
+        if section.get("diagnosis"):
+            terminalreporter.write_line(f"hookproof: {section['diagnosis']}", red=True,
+                                        bold=True)
         terminalreporter.write_line(
             f"{self.target.provider.id} at {self.settings.target_url}: "
             f"{len(self.outcomes)} checks: {parts}"
@@ -263,6 +272,8 @@ class HookproofSession:
                 f"fuzz: seed {self.settings.seed}, {self.settings.fuzz_examples} generated "
                 f"payload(s) per event and check (replay: --hookproof-seed {self.settings.seed})"
             )
+        for stale in section.get("stale_baseline", ()):
+            terminalreporter.write_line(f"stale baseline entry (passes now): {stale}")
         if self.settings.baseline_update:
             terminalreporter.write_line(f"baseline written: {self.resolve(self.settings.baseline)}")
         if "json" in self.report_paths and not os.environ.get("HOOKPROOF_RUN_PART"):
@@ -274,8 +285,7 @@ class HookproofSession:
 
 def case_key(case: Any) -> str:
     """How a case is named in a baseline file: ``provider/event/check``."""
-    event = "(provider)" if case.check.per_provider else case.event.name
-    return f"{case.provider.id}/{event}/{case.check.id}"
+    return f"{case.provider.id}/{case.event_name or '(provider)'}/{case.check.id}"
 
 
 def load_baseline(path: Path) -> frozenset[str]:
@@ -312,7 +322,8 @@ def _outcome(report: pytest.TestReport, failure: Any) -> str:
 
 def _skip_reason(report: pytest.TestReport) -> str:
     longrepr = report.longrepr
-    return str(longrepr[2]) if isinstance(longrepr, tuple) else str(longrepr)
+    text = str(longrepr[2]) if isinstance(longrepr, tuple) else str(longrepr)
+    return text.removeprefix("Skipped: ")
 
 
 # -- fixtures ---------------------------------------------------------------------------------
@@ -337,8 +348,9 @@ class CheckRun:
     """One generated check, bound to the test item that runs it."""
 
     def __init__(self, case: Any, target: Any, item: pytest.Item, strict: bool,
-                 baseline: frozenset[str]) -> None:
+                 baseline: frozenset[str], baseline_update: bool = False) -> None:
         self.case = case
+        self.baseline_update = baseline_update
         self.target = target
         self.item = item
         self.strict = strict
@@ -346,7 +358,7 @@ class CheckRun:
 
     def run(self) -> None:
         from hookproof.checks import run
-        from hookproof.failures import CheckFailure, NotObserved
+        from hookproof.failures import CheckFailure, NotApplicable, NotObserved
         from hookproof.target import TargetUnavailable
 
         __tracebackhide__ = True
@@ -357,9 +369,11 @@ class CheckRun:
             pytest.exit(f"hookproof: {exc}", returncode=2)
         except NotObserved as exc:
             pytest.skip(f"not observed: {exc}")
+        except NotApplicable as exc:
+            pytest.skip(f"not applicable: {exc}")
         except CheckFailure as failure:
             self.item.stash[failure_key] = failure
-            if case_key(self.case) in self.baseline:
+            if case_key(self.case) in self.baseline or self.baseline_update:
                 pytest.xfail(f"baselined: {failure.title}")
             if failure.severity == "recommended" and not self.strict:
                 pytest.xfail(f"recommended: {failure.title} (expected {failure.expected}, "
@@ -378,4 +392,4 @@ def hookproof_check(request: pytest.FixtureRequest, hookproof_target: Any) -> Ch
     """The check this test runs (a case of the catalogue); call ``.run()``."""
     session = request.config.stash[session_key]
     return CheckRun(request.param, hookproof_target, request.node, session.settings.strict,
-                    session.baseline)
+                    session.baseline, session.settings.baseline_update)

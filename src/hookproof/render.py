@@ -144,6 +144,11 @@ def render_markdown(report: Mapping[str, Any]) -> str:
     for t in report["targets"]:
         checks, events, cells = _matrix(t)
         lines += ["", f"## {_md(t['name'])} ({_md(t['provider'])}) — {_md(t['url'])}", ""]
+        if t.get("diagnosis"):
+            lines += [f"> **❌ {_md(t['diagnosis'])}**", ""]
+        if t.get("stale_baseline"):
+            lines += ["Stale baseline entries (they pass now; remove them): "
+                      + ", ".join(f"`{_md(k)}`" for k in t["stale_baseline"]), ""]
         if checks:
             lines.append("| event | " + " | ".join(_md(c.split(".", 1)[-1]) for c in checks)
                          + " |")
@@ -215,6 +220,7 @@ header.verdict h1{margin:0 0 4px;font-size:24px}
 header.verdict p{margin:0;opacity:.95}
 h2{margin:28px 0 6px;border-bottom:1px solid var(--line);padding-bottom:4px}
 h2 small{font-weight:400;color:var(--grey);font-size:14px}
+.diagnosis{border-left:4px solid var(--red, #c62828);padding:6px 10px;background:#fff3f3}
 h3{margin:16px 0 6px;font-size:15px}
 .badge{display:inline-block;border-radius:10px;padding:0 8px;font-size:12px;font-weight:600;
 vertical-align:middle}
@@ -441,6 +447,12 @@ def render_html(report: Mapping[str, Any]) -> str:
                      f"(recommended), {s['not_observed']} not observed, {s['skipped']} skipped, "
                      f"{s['baselined']} baselined · coverage {c['events_exercised']}/"
                      f"{c['events_declared']} events</p>")
+        if t.get("diagnosis"):
+            parts.append(f'<p class="diagnosis"><strong>{esc(t["diagnosis"])}</strong></p>')
+        if t.get("stale_baseline"):
+            parts.append('<p class="meta">Stale baseline entries (they pass now; remove them): '
+                         + ", ".join(f"<code>{esc(k)}</code>" for k in t["stale_baseline"])
+                         + "</p>")
         parts += _matrix_html(t)
         parts += _latency_html(t)
         failures = _ordered_failures(t)

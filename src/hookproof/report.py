@@ -36,8 +36,12 @@ def target_section(
     provider: Mapping[str, Any],
     url: str | None,
     records: Iterable[Mapping[str, Any]],
+    baseline: Iterable[str] = (),
 ) -> dict[str, Any]:
     """The report of one target (one provider at one URL) from its check records.
+
+    ``baseline`` holds the known failures (``provider/event/check``) the run was given: an
+    entry whose check now passes is reported as stale.
 
     ``provider`` holds ``id``, ``events`` (names declared) and ``budgets`` (event -> seconds).
     """
@@ -71,6 +75,14 @@ def target_section(
                                       and r["severity"] == "recommended" and not r["baselined"])
     summary["baselined"] = sum(1 for r in results if r["baselined"])
     budgets = provider.get("budgets") or {}
+    extra: dict[str, Any] = {}
+    diagnosis = refusal_diagnosis(results, failures)
+    if diagnosis:
+        extra["diagnosis"] = diagnosis
+    passed = {result_key(provider["id"], r) for r in results if r["outcome"] == "pass"}
+    stale = sorted(set(baseline) & passed)
+    if stale:
+        extra["stale_baseline"] = stale
     return {
         "name": name,
         "provider": provider["id"],
@@ -94,7 +106,32 @@ def target_section(
         ],
         "results": results,
         "failures": failures,
+        **extra,
     }
+
+
+def result_key(provider: str, result: Mapping[str, Any]) -> str:
+    """How a result is named in a baseline file: ``provider/event/check``."""
+    return f"{provider}/{result.get('event') or '(provider)'}/{result['check']}"
+
+
+ALL_REFUSED = (
+    "every correctly signed delivery was refused, with the answer a forged delivery gets: "
+    "the receiver cannot tell genuine deliveries from forged ones. Check the secret (the "
+    "variable --secret-env names), the URL the receiver verifies over (--signing-url behind a "
+    "proxy or tunnel, and the proxy headers it trusts), that it verifies over the raw body, "
+    "and the path (a URL answering 4xx to everything)")
+
+
+def refusal_diagnosis(results: Sequence[Mapping[str, Any]],
+                      failures: Sequence[Mapping[str, Any]]) -> str | None:
+    """The run's one-line diagnosis when every correctly signed delivery was refused."""
+    valid = [r for r in results if r["check"] == "signature.valid_accepted"]
+    refused = [f for f in failures if f.get("check") == "signature.valid_accepted"
+               and 400 <= int((f.get("response") or {}).get("status") or 0) < 500]
+    if valid and len(refused) == len(valid):
+        return ALL_REFUSED
+    return None
 
 
 def document(targets: Sequence[Mapping[str, Any]], *, started: str, duration: float,

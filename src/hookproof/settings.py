@@ -7,6 +7,7 @@ A bad value raises :class:`UsageError` naming where it came from, e.g.
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -41,13 +42,20 @@ OPTIONS: tuple[Option, ...] = (
            "name of the environment variable holding the signing secret",
            default="HOOKPROOF_SECRET", metavar="VAR"),
     Option("signing_url", "--signing-url", "hookproof_signing_url", "HOOKPROOF_SIGNING_URL",
-           "the public URL the platform signs, when a proxy sits in front of the target",
+           "the public URL the platform signs, when a proxy sits in front of the target; "
+           "GROUP=URL (repeatable) gives one hook group's own public URL", kind="list",
            metavar="URL"),
+    Option("no_forwarded", "--no-forwarded", "hookproof_no_forwarded", "HOOKPROOF_NO_FORWARDED",
+           "with --signing-url, do not send the X-Forwarded-* headers a proxy adds",
+           default=False, kind="bool"),
     Option("method", "--method", "hookproof_method", "HOOKPROOF_METHOD",
            "HTTP method of deliveries, where the platform lets you choose "
            "(twilio-conversations: GET or POST)", choices=("GET", "POST")),
     Option("effects_url", "--effects-url", "hookproof_effects_url", "HOOKPROOF_EFFECTS_URL",
            "effects probe: GET URL?key=<dedupe key> answering {\"count\": n}", metavar="URL"),
+    Option("effects_wait", "--effects-wait", "hookproof_effects_wait", "HOOKPROOF_EFFECTS_WAIT",
+           "seconds the effects probe is polled for a delivery processed asynchronously "
+           "(default: 2)", default=2.0, kind="float", metavar="SECONDS"),
     Option("events", "--events", "hookproof_events", "HOOKPROOF_EVENTS",
            "only these events (comma-separated)", kind="list", metavar="E1,E2"),
     Option("strict", "--hookproof-strict", "hookproof_strict", "HOOKPROOF_STRICT",
@@ -89,7 +97,9 @@ OPTIONS: tuple[Option, ...] = (
            "(default: 8; 0 turns fuzzing off)", default=8, kind="int", metavar="N"),
 )
 
-_ZERO_ALLOWED = ("seed", "fuzz_examples")
+DERIVED_FIELDS = ("signing_urls",)
+"""Settings computed from an option rather than given as one (``--signing-url GROUP=URL``)."""
+_ZERO_ALLOWED = ("seed", "fuzz_examples", "effects_wait")
 _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"0", "false", "no", "off", ""}
 
@@ -100,8 +110,12 @@ class Settings:
     provider: str | None = None
     secret_env: str = "HOOKPROOF_SECRET"
     signing_url: str | None = None
+    signing_urls: Mapping[str, str] | None = None
+    """Hook group -> the public URL the platform signs for it."""
+    no_forwarded: bool = False
     method: str | None = None
     effects_url: str | None = None
+    effects_wait: float = 2.0
     events: tuple[str, ...] = ()
     strict: bool = False
     expect: Mapping[str, frozenset[str]] | None = None
@@ -153,7 +167,7 @@ def _parse(option: Option, raw: Any, origin: str) -> Any:
             text = str(chunk)
             # the environment and ini values carry several items in one string
             separator = "\n" if "\n" in text else ","
-            if option.dest in ("hook_urls", "expect") and separator == ",":
+            if option.dest in ("hook_urls", "expect", "signing_url") and separator == ",":
                 items.extend(_split_pairs(text))
             else:
                 items.extend(p.strip() for p in text.split(separator))
@@ -226,6 +240,8 @@ def resolve_settings(
         values[option.dest] = _parse(option, raw, origin)
         origins[option.dest] = origin
 
+    values["signing_url"], values["signing_urls"] = _signing_urls(
+        values["signing_url"] or (), origins.get("signing_url", ""))
     for dest in ("target_url", "signing_url", "effects_url"):
         if values[dest]:
             _check_url(values[dest], f"--{dest.replace('_', '-')} (from {origins[dest]})")
@@ -242,6 +258,25 @@ def resolve_settings(
     if values["target_url"] and not values["provider"]:
         raise UsageError("--target-url needs --provider (see `hookproof list` for the names)")
     return Settings(**values)
+
+
+_GROUP_URL = re.compile(r"^([A-Za-z][A-Za-z0-9_-]*)=(https?://.*)$")
+
+
+def _signing_urls(items: Sequence[str], origin: str) -> tuple[str | None, dict[str, str]]:
+    """``--signing-url URL`` (the base) and ``--signing-url GROUP=URL`` (one hook group)."""
+    base: str | None = None
+    groups: dict[str, str] = {}
+    where = f"--signing-url (from {origin})"
+    for item in items:
+        match = _GROUP_URL.match(item)
+        if match:
+            groups[match.group(1)] = _check_url(match.group(2), where)
+        elif base is not None:
+            raise UsageError(f"{where}: give one URL, and GROUP=URL for each hook group")
+        else:
+            base = item
+    return base, groups
 
 
 def _pairs(items: Sequence[str], flag: str, origins: Mapping[str, str], dest: str,

@@ -66,6 +66,8 @@ SETTINGS_HEADER: Final = "X-Twilio-Webhooks-Signature-Settings"
 
 _DEFAULT_PORTS: Final = {"https": 443, "http": 80}
 _DIGITS: Final = re.compile(r"[0-9]+", re.ASCII)
+_UNIX_SECONDS: Final = re.compile(r"[0-9]{1,12}", re.ASCII)
+"""A Unix timestamp: bounded, so that a hostile 5,000-digit value is refused before int()."""
 _HEX64: Final = re.compile(r"[0-9a-fA-F]{64}", re.ASCII)
 
 
@@ -522,8 +524,8 @@ class VardaScheme:
         if len(stamps) != 1 or not candidates:
             return _reject("malformed", "need exactly one t and at least one v1")
         stamp = stamps.pop()
-        if not _DIGITS.fullmatch(stamp):
-            return _reject("malformed", f"t={stamp!r} is not unix seconds")
+        if not _UNIX_SECONDS.fullmatch(stamp):
+            return _reject("malformed", f"t={stamp[:20]!r} is not unix seconds")
         timestamp = int(stamp)
         expected = varda_signature(secret, timestamp, request.body)
         matched = False
@@ -607,8 +609,9 @@ class OperatorScheme:
         key = header(request, self.idempotency_header)
         if key is None:
             return _reject("missing", f"no {self.idempotency_header} header")
-        if not _DIGITS.fullmatch(stamp):
-            return _reject("malformed", f"{self.timestamp_header}={stamp!r} is not unix seconds")
+        if not _UNIX_SECONDS.fullmatch(stamp):
+            return _reject("malformed",
+                           f"{self.timestamp_header}={stamp[:20]!r} is not unix seconds")
         if not _HEX64.fullmatch(received):
             return _reject("malformed", f"{self.header} is not 64 hex digits")
         timestamp = int(stamp)
@@ -698,8 +701,9 @@ class StandardWebhooksScheme:
         received = header(request, self.header)
         if not received:
             return _reject("missing", f"no {self.header} header")
-        if not _DIGITS.fullmatch(stamp):
-            return _reject("malformed", f"{self.timestamp_header}={stamp!r} is not unix seconds")
+        if not _UNIX_SECONDS.fullmatch(stamp):
+            return _reject("malformed",
+                           f"{self.timestamp_header}={stamp[:20]!r} is not unix seconds")
         entries = [entry.partition(",") for entry in received.split(" ") if entry]
         versioned = [(version, value) for version, comma, value in entries if comma]
         if not versioned:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -20,6 +21,8 @@ from hookproof.validation import ValidationEngine
 GRACE_SECONDS = 2.0
 FATAL_KINDS = ("unreachable", "tls", "redirect")
 STOP_AFTER_CONSECUTIVE = 3
+POLL_SECONDS = 0.05
+SETTLE_SECONDS = 0.25
 
 
 class TargetUnavailable(Exception):
@@ -44,6 +47,25 @@ class EffectsProbe:
     @property
     def available(self) -> bool:
         return self.url is not None or self.hook is not None
+
+    def settled_count(self, provider: str, event: str, key: str, wait: float) -> int | None:
+        """The count once it has had up to ``wait`` seconds to appear.
+
+        A receiver that answers first and processes later shows 0 for a moment: the probe is
+        polled until it counts something or the deadline passes. Where it had to wait, it looks
+        once more a little later, so that a late second effect is seen too.
+        """
+        deadline = time.monotonic() + wait
+        count = self.count(provider, event, key)
+        waited = False
+        while count == 0 and time.monotonic() < deadline:
+            waited = True
+            time.sleep(POLL_SECONDS)
+            count = self.count(provider, event, key)
+        if waited and count:
+            time.sleep(min(SETTLE_SECONDS, max(0.0, deadline - time.monotonic())))
+            count = self.count(provider, event, key)
+        return count
 
     def count(self, provider: str, event: str, key: str) -> int | None:
         if self.hook is not None:
@@ -79,6 +101,7 @@ class Target:
     """Append every request sent to this JSONL file (bench/: replayed as the floor)."""
     _consecutive_failures: int = 0
     _lock: threading.Lock = field(default_factory=threading.Lock)
+    _forged: dict[str, Exchange] = field(default_factory=dict)
 
     def budget(self, event: Event) -> float:
         """The time an answer may take: the platform's budget, or a tighter one asked for."""
@@ -92,6 +115,21 @@ class Target:
         if override:
             return override
         return frozenset({"2xx", "4xx"}) if event.rejectable else frozenset({"2xx"})
+
+    def refusal_declared(self, event: Event) -> bool:
+        """The team said this event is refused on purpose (``--expect EVENT=4xx``)."""
+        return "4xx" in (self.settings.expect or {}).get(event.name, frozenset())
+
+    def forged_answer(self, check: str, event: Event, forged: Callable[[], Delivery]) -> Exchange:
+        """What the receiver answers a forged delivery of ``event`` (asked once per event):
+        the refusal a genuine delivery's refusal is compared with."""
+        with self._lock:
+            known = self._forged.get(event.name)
+        if known is None:
+            known = self.send(check, forged())
+            with self._lock:
+                self._forged[event.name] = known
+        return known
 
     def send(self, check: str, delivery: Delivery | Exchange) -> Exchange:
         request = delivery.request
@@ -158,6 +196,8 @@ def make_target(provider: Provider, settings: Settings, *, secret: str, engine: 
         signing_url=settings.signing_url,
         method=settings.method,
         hook_urls=settings.hook_urls,
+        signing_urls=settings.signing_urls,
+        forwarded=not settings.no_forwarded,
     )
     client = DeliveryClient(timeout=provider.timeout_budget + GRACE_SECONDS, verify=verify)
     effects = EffectsProbe(url=settings.effects_url, hook=effects_hook, verify=verify)

@@ -45,13 +45,18 @@ def signed_url(request: Request, public_url: str | None = None) -> str:
     Without ``public_url``: ``scheme://<Host header>/<raw path>?<raw query>`` exactly as
     received (no decoding, no normalisation, the port as the client wrote it). With it (the
     receiver behind a proxy or tunnel): ``public_url`` + the raw path + the raw query.
+    A proxy on the same host (a loopback peer, the only one this receiver serves) is trusted:
+    its ``X-Forwarded-Proto``/``-Host``/``-Port`` give the public scheme and host.
     """
     scope = request.scope
     raw_path: bytes = scope.get("raw_path") or scope["path"].encode("utf-8")
     path = raw_path.decode("latin-1")
     query = bytes(scope.get("query_string", b"")).decode("latin-1")
+    forwarded = _forwarded_base(request)
     if public_url is not None:
         base = public_url.rstrip("/")
+    elif forwarded is not None:
+        base = forwarded
     else:
         host = request.headers.get("host")
         if host is None:
@@ -59,6 +64,21 @@ def signed_url(request: Request, public_url: str | None = None) -> str:
             host = server[0] if server[1] is None else f"{server[0]}:{server[1]}"
         base = f"{scope['scheme']}://{host}"
     return f"{base}{path}?{query}" if query else f"{base}{path}"
+
+
+def _forwarded_base(request: Request) -> str | None:
+    proto = request.headers.get("x-forwarded-proto")
+    host = request.headers.get("x-forwarded-host")
+    client = request.client.host if request.client else ""
+    if not proto or not host or client not in ("127.0.0.1", "::1"):
+        return None
+    proto = proto.split(",")[0].strip().lower()
+    host = host.split(",")[0].strip()
+    port = (request.headers.get("x-forwarded-port") or "").split(",")[0].strip()
+    default = {"https": "443", "http": "80"}.get(proto)
+    if port and port != default and ":" not in host.rpartition("]")[2]:
+        host = f"{host}:{port}"
+    return f"{proto}://{host}"
 
 
 async def read_body(request: Request, limit: int) -> bytes:

@@ -144,4 +144,5 @@ class Pipeline:
             return error(400, f"no {provider.dedupe_header} header")
 
         answer = self.answerer(provider, event, payload)
-        return self.store.record(Delivery(provider.id, key, event.name), answer)
+        signature = header(request, str(provider.signature.get("header", "")))
+        return self.store.record(Delivery(provider.id, key, event.name, signature), answer)

@@ -57,6 +57,8 @@ class Delivery:
     provider: str
     key: str
     event: str
+    signature: str | None = None
+    """The signature header as received (the key is the platform's delivery id)."""
 
 
 class Store(Protocol):
