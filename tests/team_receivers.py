@@ -189,3 +189,41 @@ class AsyncEffectsStore(SqliteStore):
     def _work(self, delivery: Delivery) -> None:
         with self.connect() as conn:
             self.apply_effect(conn, delivery)
+
+
+def serve_in_process(auth_token: str, *, frontline: bool = False,
+                     proxy_fix: bool = False) -> tuple[str, Callable[[], None]]:
+    """Serve :func:`twilio_flask_app` from its own Python process, as a team runs it (and off
+    the test's interpreter lock); ``(base_url, stop)``."""
+    import os
+    import subprocess
+    import sys
+    import tempfile
+
+    db = Path(tempfile.mkdtemp()) / "db.sqlite3"
+    command = [sys.executable, __file__, str(db), "frontline" if frontline else "-",
+               "proxy" if proxy_fix else "-"]
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+                               text=True, env={**os.environ, "TEAM_RECEIVER_TOKEN": auth_token})
+    assert process.stdout is not None
+    base = process.stdout.readline().strip()
+
+    def stop() -> None:
+        process.terminate()
+        process.wait(timeout=10)
+
+    return base, stop
+
+
+if __name__ == "__main__":
+    import logging
+    import os
+    import sys
+
+    logging.getLogger("werkzeug").setLevel(logging.ERROR)
+    db_path, frontline_flag, proxy_flag = sys.argv[1:4]
+    served = make_server("127.0.0.1", 0, twilio_flask_app(
+        os.environ["TEAM_RECEIVER_TOKEN"], Path(db_path), frontline=frontline_flag == "frontline",
+        proxy_fix=proxy_flag == "proxy"), threaded=True)
+    print(f"http://127.0.0.1:{served.server_port}", flush=True)
+    served.serve_forever()

@@ -201,8 +201,22 @@ def as_delivered(provider: Provider, event: Event, body: Any) -> dict[str, Any] 
         return None
 
 
+_STRATEGIES: dict[tuple[str, str, Mode], SearchStrategy[Any]] = {}
+
+
 def payload_strategy(provider: Provider, event: Event, mode: Mode) -> SearchStrategy[Any]:
-    """Payloads ready to sign: positive ones valid against the contract, negative ones not."""
+    """Payloads ready to sign: positive ones valid against the contract, negative ones not.
+
+    Built once per process for each event and mode (building one costs ~0.1 s; a strategy is
+    immutable, so any number of runs with any seed draw from the same one).
+    """
+    key = (provider.id, event.name, mode)
+    if key not in _STRATEGIES:
+        _STRATEGIES[key] = _payload_strategy(provider, event, mode)
+    return _STRATEGIES[key]
+
+
+def _payload_strategy(provider: Provider, event: Event, mode: Mode) -> SearchStrategy[Any]:
     from hookproof.validation import engine_for
 
     validator = engine_for().validator(event.request)
@@ -266,6 +280,7 @@ def fuzz(ctx: Context, mode: Mode, judge: Judge) -> None:
     examples = getattr(options, "fuzz_examples", DEFAULT_EXAMPLES)
     run_seed = getattr(options, "seed", DEFAULT_SEED)
     stopped: list[TargetUnavailable] = []
+    recommended: list[CheckFailure] = []
     sent = [0]
 
     @seed(run_seed)
@@ -287,7 +302,15 @@ def fuzz(ctx: Context, mode: Mode, judge: Judge) -> None:
             stopped.append(exc)
             return
         sent[0] += 1
-        judge(ctx, exchange)
+        try:
+            judge(ctx, exchange)
+        except CheckFailure as failure:
+            if failure.severity == "required":
+                raise  # shrunk to a minimal payload
+            # a recommended finding (a text answer, a 201) holds for any payload: kept, not
+            # shrunk, and generation goes on looking for a required one
+            if not recommended:
+                recommended.append(failure)
 
     try:
         with pinned_constants():
@@ -308,6 +331,8 @@ def fuzz(ctx: Context, mode: Mode, judge: Judge) -> None:
         raise NotObserved(f"payload generation failed: {exc}") from None
     if stopped:
         raise stopped[0]
+    if recommended:
+        raise _annotated(recommended[0], run_seed, shrunk=False)
     if not sent[0]:
         raise NotObserved(f"no {mode} payload of {ctx.event.name} could be generated")
 
@@ -316,15 +341,15 @@ def _replay(run_seed: int) -> str:
     return f"replay with --hookproof-seed {run_seed}"
 
 
-def _annotated(failure: Any, run_seed: int) -> Any:
+def _annotated(failure: Any, run_seed: int, *, shrunk: bool = True) -> Any:
     """The (shrunk) failure with the seed to replay it and the minimal payload sent."""
     from hookproof.failures import Detail
 
     details = list(failure.details)
     if failure.exchanges:
         body = failure.exchanges[-1].request.body.decode("utf-8", "replace")
-        details.insert(0, Detail("minimal generated payload (shrunk)", "accepted",
-                                 body[:600] or "(empty)"))
+        label = "minimal generated payload (shrunk)" if shrunk else "generated payload"
+        details.insert(0, Detail(label, "accepted", body[:600] or "(empty)"))
     hint = "; ".join(h for h in (failure.hint, _replay(run_seed)) if h)
     return failure.evolve(title=f"{failure.title} (generated, seed {run_seed})",
                           details=details, hint=hint)
