@@ -543,6 +543,13 @@ def setup_without_context(provider: Provider, event: Event, payload: Any) -> Ans
     return Answer.json(answer.document()["context"], answer.status)
 
 
+def created_without_body(provider: Provider, event: Event, payload: Any) -> Answer:
+    """Answers every pre-event ``201 Created`` with no body: Twilio documents 200 (a
+    recommended finding, the hook still works)."""
+    answer = REFERENCE_ANSWERER(provider, event, payload)
+    return Answer(201, b"") if event.kind == "pre" else answer
+
+
 # response.within_budget
 SLOW_SECONDS = 0.25
 BUDGET_SECONDS = 0.1
@@ -827,6 +834,9 @@ BROKEN: tuple[Broken, ...] = (
     Broken("attributes_as_object", "answers attributes as an object, not a JSON string",
            "twilio-frontline", ("onConversationAdd",), {PREHOOK: ALL},
            _answerer(attributes_as_object)),
+    Broken("created_without_body", "answers pre-events 201 with no body (recommended)",
+           "twilio-conversations", ("onMessageAdd", "onMessageAdded"),
+           {PREHOOK: ("onMessageAdd",)}, _answerer(created_without_body)),
     Broken("setup_without_context", "answers conversation.setup without context", "operator",
            ("conversation.setup",), {PREHOOK: ALL}, _answerer(setup_without_context)),
     Broken("slow_handler", f"answers after {SLOW_SECONDS} s (budget {BUDGET_SECONDS} s)",

@@ -303,3 +303,29 @@ def test_secret_empty_names_the_variable(monkeypatch: pytest.MonkeyPatch) -> Non
     message = str(info.value)
     assert "environment variable HOOKPROOF_SECRET is empty" in message
     assert "do-not-show-me" not in message
+
+
+def test_signing_url_takes_a_base_and_one_url_per_hook_group() -> None:
+    settings = resolve(cli={"signing_url": ["https://public.example.com/hooks",
+                                            "crm=https://public.example.com/callbacks/crm"]})
+    assert settings.signing_url == "https://public.example.com/hooks"
+    assert settings.signing_urls == {"crm": "https://public.example.com/callbacks/crm"}
+    from_env = resolve(env={"HOOKPROOF_SIGNING_URL":
+                            "crm=https://p.example.com/c,outgoing=https://p.example.com/o"})
+    assert from_env.signing_url is None
+    assert from_env.signing_urls == {"crm": "https://p.example.com/c",
+                                     "outgoing": "https://p.example.com/o"}
+
+
+def test_signing_url_errors_name_where_they_came_from() -> None:
+    assert "give one URL" in usage_error(cli={"signing_url": ["https://a.example.com",
+                                                               "https://b.example.com"]})
+    message = usage_error(env={"HOOKPROOF_SIGNING_URL": "crm=ftp://x"})
+    assert "environment variable HOOKPROOF_SIGNING_URL" in message
+
+
+def test_effects_wait_and_no_forwarded() -> None:
+    assert resolve().effects_wait == 2.0 and resolve().no_forwarded is False
+    settings = resolve(cli={"effects_wait": "0", "no_forwarded": True})
+    assert settings.effects_wait == 0 and settings.no_forwarded is True
+    assert "is not a number" in usage_error(env={"HOOKPROOF_EFFECTS_WAIT": "soon"})
