@@ -45,6 +45,8 @@ from hookproof.variants import (
 )
 
 Group = Literal["signature", "payload", "response", "idempotency", "fuzz"]
+GROUP_ORDER: tuple[Group, ...] = ("signature", "payload", "response", "idempotency", "fuzz")
+"""The order a person fixes things in, and the order the suite runs."""
 Applies = Callable[[Provider, Event, Target], bool]
 
 

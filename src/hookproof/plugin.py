@@ -173,6 +173,18 @@ class HookproofSession:
         found = list(cases(self.target.provider, self.target, self.events, group))
         metafunc.parametrize("hookproof_check", found, ids=[c.id for c in found], indirect=True)
 
+    def pytest_collection_modifyitems(self, items: list[pytest.Item]) -> None:
+        """Run in the order a person fixes things: signature, payload, response,
+        idempotency, fuzz (pytest would run the suite's modules alphabetically)."""
+        from hookproof.checks import GROUP_ORDER
+
+        def rank(item: pytest.Item) -> int:
+            callspec = getattr(item, "callspec", None)
+            case = callspec.params.get("hookproof_check") if callspec is not None else None
+            return GROUP_ORDER.index(case.check.group) if case is not None else -1
+
+        items.sort(key=rank)
+
     def pytest_collection_finish(self, session: pytest.Session) -> None:
         # Every conftest is loaded by now. With no implementation of pytest_hookproof_effects
         # there is no probe (the checks then say how to give one, not "could not tell").
