@@ -19,12 +19,11 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shlex
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
-import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -92,49 +91,26 @@ def _prepare(receiver: Receiver, workdir: Path) -> Path | None:
     return source
 
 
-def _wait_for_port(port: int, deadline: float) -> bool:
-    while time.monotonic() < deadline:
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=0.2):
-                return True
-        except OSError:
-            time.sleep(0.1)
-    return False
-
-
 def _inside(receiver_name: str, source: Path, reports: Path) -> int:
     """Run inside the namespace: bring loopback up, start the receiver, run the suite."""
     receiver = next(r for r in RECEIVERS if r.name == receiver_name)
     subprocess.run(["ip", "link", "set", "lo", "up"], check=True)
-    env = {**os.environ, **receiver.env, "PORT": str(PORT)}
-    log = (reports / "receiver.log").open("w", encoding="utf-8")
-    process = subprocess.Popen(receiver.start, cwd=source, env=env, stdout=log,
-                               stderr=subprocess.STDOUT)
-    try:
-        if not _wait_for_port(PORT, time.monotonic() + 20):
-            _say(f"{receiver.name}: the receiver did not start (see {reports}/receiver.log)")
-            return 2
-        base = f"http://127.0.0.1:{PORT}"
-        command = [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-q",
-                   "--tb=no", "--target-url", base + receiver.path,
-                   "--provider", receiver.provider, "--secret-env", "BENCH_SECRET",
-                   "--hookproof-reports", str(reports), "--hookproof-target-name",
-                   receiver.name, *receiver.suite_args]
-        for group, path in receiver.hook_paths.items():
-            command += ["--hook-url", f"{group}={base}{path}"]
-        completed = subprocess.run(command, cwd=reports, env={**os.environ,
-                                                              "BENCH_SECRET": SECRET},
-                                   capture_output=True, text=True, check=False, timeout=900)
-        (reports / "suite.log").write_text(completed.stdout + completed.stderr,
-                                           encoding="utf-8")
-        return completed.returncode
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=5)
-        except subprocess.TimeoutExpired:
-            process.kill()
-        log.close()
+    base = f"http://127.0.0.1:{PORT}"
+    # hookproof starts the receiver itself (--target-command): its output is kept, and when
+    # a delivery crashes it the failure shows its stack trace and it is started again
+    command = [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-q",
+               "--tb=no", "--target-url", base + receiver.path,
+               "--provider", receiver.provider, "--secret-env", "BENCH_SECRET",
+               "--hookproof-reports", str(reports), "--hookproof-target-name",
+               receiver.name, "--target-command", shlex.join(receiver.start),
+               "--target-cwd", str(source), "--target-restarts", "50", *receiver.suite_args]
+    for group, path in receiver.hook_paths.items():
+        command += ["--hook-url", f"{group}={base}{path}"]
+    env = {**os.environ, **receiver.env, "PORT": str(PORT), "BENCH_SECRET": SECRET}
+    completed = subprocess.run(command, cwd=reports, env=env, capture_output=True, text=True,
+                               check=False, timeout=1800)
+    (reports / "suite.log").write_text(completed.stdout + completed.stderr, encoding="utf-8")
+    return completed.returncode
 
 
 def _summary(name: str, reports: Path, code: int) -> None:

@@ -29,7 +29,7 @@ from hookproof.examples import (
 )
 from hookproof.failures import CheckFailure, Detail, NotApplicable, NotObserved, Severity
 from hookproof.signing import WireRequest
-from hookproof.target import Target
+from hookproof.target import PROXY_DOWN_STATUSES, Target, TargetCrashed
 from hookproof.validation import json_path
 from hookproof.variants import (
     TRICKY_JSON_TEXT,
@@ -185,7 +185,34 @@ class Context:
                                   **kwargs)
 
     def send(self, delivery: Delivery) -> Exchange:
-        return self.target.send(self.case.check.id, delivery)
+        try:
+            return self.target.send(self.case.check.id, delivery)
+        except TargetCrashed as crashed:
+            raise self.crashed(crashed) from None
+
+    def send_together(self, deliveries: Sequence[Delivery]) -> list[Exchange]:
+        try:
+            return self.target.send_together(self.case.check.id, deliveries)
+        except TargetCrashed as crashed:
+            raise self.crashed(crashed) from None
+
+    def crashed(self, crashed: TargetCrashed) -> CheckFailure:
+        """The finding of a delivery the receiver stopped answering on (required)."""
+        exchange = crashed.exchange
+        if exchange.status in PROXY_DOWN_STATUSES:
+            got = (f"HTTP {exchange.status} from a proxy in front of the receiver (the "
+                   "receiver behind it is down)")
+        else:
+            got = exchange.error or "no answer"
+        after = (f"; it came back after {crashed.waited:.1f} s" if crashed.back else
+                 f"; it did not come back within {self.target.settings.target_wait:g} s")
+        return self.fail(
+            "the receiver stopped answering (crashed or closed the connection)",
+            severity="required", expected="an HTTP answer", got=got + after,
+            exchanges=[exchange], crash=True, receiver_output=crashed.output or None,
+            exit_status=crashed.exit_status,
+            hint="a webhook handler must catch its own errors and answer (4xx for bad "
+            "input); run it under --target-command to see its output at the crash")
 
     # -- expectations -------------------------------------------------------------------------
 
@@ -236,9 +263,12 @@ class Context:
 
     def refused_like_forged(self, exchange: Exchange) -> bool:
         """Whether ``exchange`` (a 4xx) is the answer the receiver gives a forged delivery."""
-        forged = self.target.forged_answer(
-            self.case.check.id, self.event,
-            lambda: self.builder.build(self.event, self.payload(), secret=WRONG_SECRET))
+        try:
+            forged = self.target.forged_answer(
+                self.case.check.id, self.event,
+                lambda: self.builder.build(self.event, self.payload(), secret=WRONG_SECRET))
+        except TargetCrashed as crashed:
+            raise self.crashed(crashed) from None
         return same_refusal(exchange, forged)
 
     def believe_refusal(self, exchange: Exchange, title: str) -> None:
@@ -867,7 +897,7 @@ def concurrent_duplicates(ctx: Context) -> None:
     """The same delivery N times at once is processed once."""
     delivery = ctx.deliver()
     copies = [delivery] * ctx.target.settings.concurrency
-    exchanges = ctx.target.send_together(ctx.case.check.id, copies)
+    exchanges = ctx.send_together(copies)
     for exchange in exchanges:
         ctx.accepted(exchange, "one of several simultaneous copies was not accepted")
     _same_answer(ctx, exchanges)

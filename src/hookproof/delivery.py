@@ -32,7 +32,8 @@ class Exchange:
     error: str | None = None
     """Why there is no usable answer: ``connection refused``, ``timed out after 5.0 s``…"""
     error_kind: str | None = None
-    """``unreachable`` | ``tls`` | ``timeout`` | ``redirect`` | ``protocol``."""
+    """``unreachable`` | ``tls`` | ``timeout`` | ``redirect`` | ``garbage`` (not HTTP) |
+    ``closed`` (closed or reset without an answer)."""
 
     @property
     def answered(self) -> bool:
@@ -70,15 +71,15 @@ def _describe(exc: requests.RequestException) -> tuple[str, str]:
         # http.client's BadStatusLine & co. arrive wrapped as ('Connection aborted.', ...)
         if any(word in lowered for word in ("badstatusline", "unknownprotocol", "linetoolong",
                                             "got more than")):
-            return "protocol", "the answer is not HTTP (garbage on the connection)"
+            return "garbage", "the answer is not HTTP (garbage on the connection)"
         if "remotedisconnected" in lowered or "remote end closed" in lowered:
-            return "protocol", "connection closed without an answer"
+            return "closed", "connection closed without an answer"
         if "reset" in lowered or "aborted" in lowered:
-            return "protocol", "connection reset before an answer"
+            return "closed", "connection reset before an answer"
         return "unreachable", "cannot connect"
     if isinstance(exc, requests.exceptions.InvalidURL | requests.exceptions.MissingSchema):
         return "unreachable", f"invalid URL ({text})"
-    return "protocol", f"bad answer ({exc.__class__.__name__})"
+    return "garbage", f"bad answer ({exc.__class__.__name__})"
 
 
 class DeliveryClient:

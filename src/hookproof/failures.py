@@ -89,6 +89,9 @@ class CheckFailure(AssertionError):
         details: Sequence[Detail] = (),
         secret_env: str = "HOOKPROOF_SECRET",
         hint: str | None = None,
+        crash: bool = False,
+        receiver_output: str | None = None,
+        exit_status: str | None = None,
     ) -> None:
         self.check = check
         self.provider = provider
@@ -103,6 +106,11 @@ class CheckFailure(AssertionError):
         self.details = tuple(details)
         self.secret_env = secret_env
         self.hint = hint
+        self.crash = crash
+        """The receiver stopped answering on this delivery (crashed or closed the connection)."""
+        self.receiver_output = receiver_output
+        """What a managed receiver printed from this delivery on (its stack trace)."""
+        self.exit_status = exit_status
         super().__init__(self.render())
 
     def evolve(self, **changes: Any) -> CheckFailure:
@@ -112,7 +120,8 @@ class CheckFailure(AssertionError):
             "severity": self.severity, "title": self.title, "expected": self.expected,
             "got": self.got, "exchanges": self.exchanges, "json_path": self.json_path,
             "schema_path": self.schema_path, "details": self.details,
-            "secret_env": self.secret_env, "hint": self.hint,
+            "secret_env": self.secret_env, "hint": self.hint, "crash": self.crash,
+            "receiver_output": self.receiver_output, "exit_status": self.exit_status,
         }
         fields.update(changes)
         return CheckFailure(**fields)
@@ -129,9 +138,15 @@ class CheckFailure(AssertionError):
                          + (f"  (contract: {self.schema_path})" if self.schema_path else ""))
         for detail in self.details:
             path = f" at {detail.json_path}" if detail.json_path else ""
-            lines.append(f"  - {detail.title}{path}: expected {detail.expected}, got {detail.got}")
+            if detail.expected:
+                lines.append(f"  - {detail.title}{path}: expected {detail.expected}, "
+                             f"got {detail.got}")
+            else:
+                lines.append(f"  - {detail.title}{path}: {detail.got}")
         if self.hint:
             lines.append(f"hint:     {self.hint}")
+        if self.exit_status:
+            lines.append(f"receiver: {self.exit_status}")
         return lines
 
     def render(self) -> str:
@@ -144,6 +159,10 @@ class CheckFailure(AssertionError):
             lines.append("")
             lines.append(f"reproduce (signature computed with ${self.secret_env}, not shown):")
             lines.append(f"  {self.reproduction}")
+        if self.receiver_output:
+            lines.append("")
+            lines.append("the receiver's output from this delivery on:")
+            lines.extend(f"  | {line}" for line in self.receiver_output.splitlines())
         return "\n".join(lines)
 
     def as_dict(self) -> dict[str, object]:
@@ -174,6 +193,9 @@ class CheckFailure(AssertionError):
                 "error": exchange.error,
             },
             "reproduction": self.reproduction,
+            "crash": self.crash,
+            "receiver_output": self.receiver_output,
+            "exit_status": self.exit_status,
         }
 
 

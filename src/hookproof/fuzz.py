@@ -279,7 +279,7 @@ def fuzz(ctx: Context, mode: Mode, judge: Judge) -> None:
     options = ctx.target.settings
     examples = getattr(options, "fuzz_examples", DEFAULT_EXAMPLES)
     run_seed = getattr(options, "seed", DEFAULT_SEED)
-    stopped: list[TargetUnavailable] = []
+    stopped: list[TargetUnavailable | CheckFailure] = []
     recommended: list[CheckFailure] = []
     sent = [0]
 
@@ -294,12 +294,15 @@ def fuzz(ctx: Context, mode: Mode, judge: Judge) -> None:
             return
         try:
             exchange = ctx.send(ctx.builder.build(ctx.event, payload))
-            if exchange.error_kind == "protocol":
-                # a kept-alive connection the receiver closed after an earlier crash: send
-                # once more on a new one, so the reset is not blamed on this payload
-                exchange = ctx.send(ctx.builder.build(ctx.event, payload))
         except TargetUnavailable as exc:  # not a finding to shrink: stop the run
             stopped.append(exc)
+            return
+        except CheckFailure as failure:
+            if not failure.crash:
+                raise
+            # the receiver stopped answering: report the payload that was sent when it died,
+            # and stop (shrinking against a dead receiver would blame another payload)
+            stopped.append(failure)
             return
         sent[0] += 1
         try:
@@ -330,6 +333,8 @@ def fuzz(ctx: Context, mode: Mode, judge: Judge) -> None:
     except HypothesisException as exc:
         raise NotObserved(f"payload generation failed: {exc}") from None
     if stopped:
+        if isinstance(stopped[0], CheckFailure):
+            raise _annotated(stopped[0], run_seed, shrunk=False)
         raise stopped[0]
     if recommended:
         raise _annotated(recommended[0], run_seed, shrunk=False)
@@ -348,8 +353,8 @@ def _annotated(failure: Any, run_seed: int, *, shrunk: bool = True) -> Any:
     details = list(failure.details)
     if failure.exchanges:
         body = failure.exchanges[-1].request.body.decode("utf-8", "replace")
-        label = "minimal generated payload (shrunk)" if shrunk else "generated payload"
-        details.insert(0, Detail(label, "accepted", body[:600] or "(empty)"))
+        label = "minimal payload sent (shrunk)" if shrunk else "payload sent"
+        details.insert(0, Detail(label, "", body[:600] or "(empty)"))
     hint = "; ".join(h for h in (failure.hint, _replay(run_seed)) if h)
     return failure.evolve(title=f"{failure.title} (generated, seed {run_seed})",
                           details=details, hint=hint)

@@ -7,6 +7,7 @@ Module-level hooks decide and wire; a :class:`HookproofSession` object registere
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 from collections.abc import Iterator
@@ -98,6 +99,35 @@ class HookproofSession:
         self.report_paths: dict[str, Path] = {}
         self.baseline = load_baseline(self.resolve(settings.baseline)) if (
             settings.baseline and not settings.baseline_update) else frozenset()
+        self.managed: Any = None
+        self.shown: dict[tuple[str, ...], Any] = {}
+        """Cause -> [first report, its text, the other tests it covers] (terminal grouping)."""
+        if settings.target_command:
+            self._manage_receiver()
+
+    @property
+    def receiver_log(self) -> Path:
+        from hookproof.managed import LOG_NAME
+
+        return self.resolve(self.settings.reports_dir) / LOG_NAME
+
+    def _manage_receiver(self) -> None:
+        """Start the receiver (the controller of a pytest-xdist run starts it once) and let
+        the target read its log."""
+        from hookproof.managed import ManagedReceiver, ReceiverLog
+
+        settings = self.settings
+        assert settings.target_command is not None and settings.target_url is not None
+        if not self.is_worker:
+            with contextlib.suppress(OSError):
+                self.receiver_log.unlink(missing_ok=True)
+            self.managed = ManagedReceiver(
+                settings.target_command, url=settings.target_url, log_path=self.receiver_log,
+                cwd=settings.target_cwd, ready_url=settings.target_ready,
+                restarts=settings.target_restarts)
+            self.managed.start()
+        self.target.managed = ReceiverLog(self.receiver_log, url=settings.target_url,
+                                          wait=settings.target_wait)
 
     def resolve(self, path: str | None) -> Path:
         """A user path, relative to where pytest was invoked (never the package)."""
@@ -226,7 +256,29 @@ class HookproofSession:
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
         for name, value in report.user_properties:
             if name == "hookproof":
-                self.outcomes.append(json.loads(str(value)))
+                record = json.loads(str(value))
+                self.outcomes.append(record)
+                if report.failed and record.get("failure"):
+                    self._group(report, record)
+
+    def _group(self, report: pytest.TestReport, record: dict[str, Any]) -> None:
+        """One full block per distinct cause in the terminal: a failure with the same cause
+        as one already shown (same check and answer, another event) is shown as one line, and
+        the first block lists the events it also covers."""
+        from hookproof.report import cause_key
+
+        key = cause_key(record["failure"])
+        first = self.shown.get(key)
+        if first is None:
+            self.shown[key] = [report, str(report.longrepr), []]
+            return
+        first_report, text, others = first
+        others.append(record.get("event") or "(provider)")
+        first_report.longrepr = (f"{text}\n\nthe same problem on {len(others)} other "
+                                 f"event(s): {', '.join(others)}")
+        report.longrepr = (f"[{record['check']}] {record['failure']['title']}: the same "
+                           f"problem as {first_report.nodeid.rpartition('::')[2]} (shown in "
+                           "full there)")
 
     def build_report(self) -> dict[str, Any]:
         from hookproof.report import document, target_section
@@ -239,6 +291,9 @@ class HookproofSession:
             url=self.settings.target_url,
             records=self.outcomes,
             baseline=self.baseline,
+            unavailable=[str(r["reason"]).removeprefix("not run: ") for r in self.outcomes
+                         if r["outcome"] == "not_run" and r.get("reason")],
+            receiver_log=self.receiver_log.name if self.settings.target_command else None,
         )
         duration = (datetime.now(UTC) - self.started).total_seconds()
         return document([section], started=self.started.isoformat(timespec="seconds"),
@@ -250,6 +305,8 @@ class HookproofSession:
         if self.is_worker:
             return
         self.target.client.close()
+        if self.managed is not None:
+            self.managed.stop()
         if not self.outcomes:
             return
         from hookproof.report import write
@@ -258,6 +315,16 @@ class HookproofSession:
         self.report_paths = write(report, self.resolve(self.settings.reports_dir))
         if self.settings.baseline_update:
             write_baseline(self.resolve(self.settings.baseline), self.outcomes)
+        ran = [r for r in self.outcomes if r["outcome"] in ("pass", "fail")]
+        if any(r["outcome"] == "not_run" for r in self.outcomes):
+            # a target that could not be tested at all is "interrupted" (2); one that stopped
+            # answering mid-run has a failure and not-run checks (1); never "conformant"
+            worst = 2 if not ran else 1
+            session.exitstatus = max(int(session.exitstatus), worst)
+
+    def pytest_unconfigure(self, config: pytest.Config) -> None:
+        if self.managed is not None:
+            self.managed.stop()
 
     def pytest_terminal_summary(self, terminalreporter: Any) -> None:
         if not self.outcomes or self.is_worker:
@@ -272,6 +339,8 @@ class HookproofSession:
         terminalreporter.write_sep("-", "hookproof")
         report = self.build_report()
         section = report["targets"][0]
+        for reason in section.get("unavailable", ()):
+            terminalreporter.write_line(f"hookproof: {reason}", red=True, bold=True)
         if section.get("diagnosis"):
             terminalreporter.write_line(f"hookproof: {section['diagnosis']}", red=True,
                                         bold=True)
@@ -328,8 +397,12 @@ def _outcome(report: pytest.TestReport, failure: Any) -> str:
         return "pass"
     if hasattr(report, "wasxfail") or report.failed:
         return "fail"
-    # NotObserved skips with "not observed: ..."; anything else skipped the check
-    return "not_observed" if "not observed" in _skip_reason(report) else "skipped"
+    # NotObserved skips with "not observed: ...", an unavailable target with "not run: ...";
+    # anything else skipped the check
+    reason = _skip_reason(report)
+    if reason.startswith("not run:"):
+        return "not_run"
+    return "not_observed" if reason.startswith("not observed") else "skipped"
 
 
 def _skip_reason(report: pytest.TestReport) -> str:
@@ -376,9 +449,10 @@ class CheckRun:
         __tracebackhide__ = True
         start = len(self.target.exchanges)
         try:
+            self.target.check_available(self.case.event)
             run(self.case, self.target)
         except TargetUnavailable as exc:
-            pytest.exit(f"hookproof: {exc}", returncode=2)
+            pytest.skip(f"not run: {exc}")
         except NotObserved as exc:
             pytest.skip(f"not observed: {exc}")
         except NotApplicable as exc:

@@ -13,9 +13,10 @@ import html
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
-SYMBOL = {"pass": "✅", "fail": "❌", "not_observed": "➖", "skipped": "⏭"}
+SYMBOL = {"pass": "✅", "fail": "❌", "not_observed": "➖", "not_run": "⛔", "skipped": "⏭"}
 """Markdown marks (GitHub renders emoji)."""
-HTML_SYMBOL = {"pass": "✓", "fail": "✗", "warn": "!", "not_observed": "–", "skipped": "»"}
+HTML_SYMBOL = {"pass": "✓", "fail": "✗", "warn": "!", "not_observed": "–", "not_run": "∅",
+               "skipped": "»"}
 """HTML marks: plain text glyphs, legible without an emoji font (colour carries the rest)."""
 PROVIDER_ROW = "(provider)"
 """The matrix row of checks that run once per provider rather than per event."""
@@ -24,7 +25,7 @@ MARKDOWN_FAILURES = 30
 MARKDOWN_LIMIT = 900_000
 """Bytes: a GitHub step summary holds at most 1 MiB per step."""
 
-_RANK = {"fail": 3, "not_observed": 2, "skipped": 1, "pass": 0}
+_RANK = {"fail": 4, "not_run": 3, "not_observed": 2, "skipped": 1, "pass": 0}
 
 
 def _verdict(report: Mapping[str, Any]) -> str:
@@ -33,13 +34,14 @@ def _verdict(report: Mapping[str, Any]) -> str:
 
 def _target_ok(target: Mapping[str, Any], strict: bool) -> bool:
     s = target["summary"]
-    return int(s["fail_required"]) + (int(s["fail_recommended"]) if strict else 0) == 0
+    return int(s["fail_required"]) + int(s.get("not_run", 0)) + (
+        int(s["fail_recommended"]) if strict else 0) == 0
 
 
 def _totals(report: Mapping[str, Any]) -> dict[str, int]:
-    keys = ("checks", "pass", "fail", "not_observed", "skipped", "fail_required",
+    keys = ("checks", "pass", "fail", "not_observed", "not_run", "skipped", "fail_required",
             "fail_recommended", "baselined")
-    return {k: sum(t["summary"][k] for t in report["targets"]) for k in keys}
+    return {k: sum(t["summary"].get(k, 0) for t in report["targets"]) for k in keys}
 
 
 GROUP_ORDER = ("signature", "payload", "response", "idempotency", "fuzz")
@@ -116,6 +118,11 @@ def _fence(text: str, lang: str = "") -> list[str]:
 
 
 def render_markdown(report: Mapping[str, Any]) -> str:
+    """The report in Markdown, readable in a GitHub step summary: the verdict, then the
+    distinct problems with their events, then per target its details (the full matrix, the
+    latency table) folded, then the failures."""
+    from hookproof.report import problems
+
     strict = bool(report.get("strict"))
     totals = _totals(report)
     icon = "✅" if report["conformant"] else "❌"
@@ -123,23 +130,34 @@ def render_markdown(report: Mapping[str, Any]) -> str:
     lines.append(
         f"{len(report['targets'])} target(s) · {totals['checks']} checks · "
         f"{totals['fail_required']} required failure(s) · {totals['fail_recommended']} "
-        f"recommended · {totals['baselined']} baselined · hookproof "
-        f"{report['hookproof_version']} · started {report['started']} · "
+        f"recommended · {totals['not_run']} not run · {totals['baselined']} baselined · "
+        f"hookproof {report['hookproof_version']} · started {report['started']} · "
         f"{report['duration_seconds']} s"
         + (f" · seed {report['seed']}" if report.get("seed") is not None else "")
         + (" · strict" if strict else ""))
-    lines.append("")
-    lines.append("| | target | provider | checks | pass | fail (required) | fail (recommended) "
-                 "| not observed | skipped | baselined | coverage |")
-    lines.append("|---|---|---|---|---|---|---|---|---|---|---|")
+    distinct = [(t, p) for t in report["targets"] for p in problems(t["failures"])]
+    lines += ["", f"## {len(distinct)} distinct problem(s)", ""]
+    for target, problem in distinct:
+        failure = problem["failure"]
+        mark = "⚠️" if failure["severity"] == "recommended" else "❌"
+        tag = " (baselined)" if failure.get("baselined") else ""
+        events = problem["events"]
+        lines.append(f"- {mark} **{_md(failure['title'])}** — `{_md(failure['check'])}`, "
+                     f"{_md(target['name'])}, {len(events)} event(s): "
+                     f"{_md(', '.join(events[:12]))}{' …' if len(events) > 12 else ''}{tag}")
+    for target in report["targets"]:
+        for reason in target.get("unavailable", ()):
+            lines.append(f"- ⛔ **not run**: {_md(reason)}")
+    lines += ["", "| | target | provider | checks | pass | fail (required) | "
+              "fail (recommended) | not run | coverage |", "|---|---|---|---|---|---|---|---|---|"]
     for t in report["targets"]:
         s = t["summary"]
         c = t["coverage"]
         lines.append(
             f"| {'✅' if _target_ok(t, strict) else '❌'} | {_md(t['name'])} | "
             f"{_md(t['provider'])} | {s['checks']} | {s['pass']} | {s['fail_required']} | "
-            f"{s['fail_recommended']} | {s['not_observed']} | {s['skipped']} | "
-            f"{s['baselined']} | {c['events_exercised']}/{c['events_declared']} |")
+            f"{s['fail_recommended']} | {s.get('not_run', 0)} | "
+            f"{c['events_exercised']}/{c['events_declared']} |")
     shown = hidden = used = 0  # failures detailed, left out; bytes they take
     for t in report["targets"]:
         checks, events, cells = _matrix(t)
@@ -149,6 +167,13 @@ def render_markdown(report: Mapping[str, Any]) -> str:
         if t.get("stale_baseline"):
             lines += ["Stale baseline entries (they pass now; remove them): "
                       + ", ".join(f"`{_md(k)}`" for k in t["stale_baseline"]), ""]
+        if t.get("receiver_log"):
+            lines += [f"Receiver output of the whole run: `{_md(t['receiver_log'])}`", ""]
+        s = t["summary"]
+        lines.append(f"<details><summary>Matrix: {len(events)} event(s) × {len(checks)} "
+                     f"check(s) · {s['not_observed']} not observed · {s['skipped']} skipped · "
+                     f"{s['baselined']} baselined</summary>")
+        lines.append("")
         if checks:
             lines.append("| event | " + " | ".join(_md(c.split(".", 1)[-1]) for c in checks)
                          + " |")
@@ -163,6 +188,7 @@ def render_markdown(report: Mapping[str, Any]) -> str:
                 over = " ❌" if row["budget_ms"] and row["max_ms"] > row["budget_ms"] else ""
                 lines.append(f"| {_md(row['event'])} | {row['samples']} | {row['p50_ms']} | "
                              f"{row['p95_ms']} | {row['max_ms']}{over} | {row['budget_ms']} |")
+        lines += ["", "</details>"]
         for failure in _ordered_failures(t):
             block = ["", *_markdown_failure(failure)]
             size = sum(len(line.encode("utf-8")) + 1 for line in block)
@@ -177,7 +203,7 @@ def render_markdown(report: Mapping[str, Any]) -> str:
                   "conformance.json."]
     lines.append("")
     lines.append("Legend: ✅ pass · ❌ fail (required) · ⚠️ fail (recommended) · ➖ not observed"
-                 " · ⏭ skipped · ᵇ baselined (known failure, not counted)")
+                 " · ⛔ not run · ⏭ skipped · ᵇ baselined (known failure, not counted)")
     text = "\n".join(lines) + "\n"
     if len(text.encode("utf-8")) > MARKDOWN_LIMIT:
         cut = text.encode("utf-8")[:MARKDOWN_LIMIT].decode("utf-8", "ignore")
@@ -240,7 +266,8 @@ td.pass{background:var(--pass-bg)}
 td.fail{background:var(--fail-bg);outline:1px solid var(--fail)}
 td.fail.recommended{background:var(--warn-bg);outline:1px solid var(--warn)}
 td.fail.baselined{outline-style:dashed;opacity:.75}
-td.not_observed,td.skipped{background:var(--grey-bg);color:var(--grey)}
+td.not_observed,td.skipped,td.not_run{background:var(--grey-bg);color:var(--grey)}
+li.problem.required a{color:var(--fail)}li.problem.recommended a{color:var(--warn)}
 td.none{background:#fff}
 td.over{color:var(--fail);font-weight:700}
 .legend span{display:inline-block;margin-right:14px}
@@ -388,6 +415,30 @@ def _failure_html(target: Mapping[str, Any], failure: Mapping[str, Any], *,
             f"({esc(severity)}){tag}</summary>{''.join(body)}</details>")
 
 
+def _problems_html(report: Mapping[str, Any]) -> list[str]:
+    """"N distinct problems", each with the events it covers (a link to its first failure)."""
+    from hookproof.report import problems
+
+    esc = html.escape
+    distinct = [(t, p) for t in report["targets"] for p in problems(t["failures"])]
+    parts = [f'<section class="problems"><h2 id="problems">{len(distinct)} distinct '
+             f"problem(s)</h2>"]
+    if distinct:
+        parts.append("<ol>")
+        for target, problem in distinct:
+            failure = problem["failure"]
+            kind = "recommended" if failure["severity"] == "recommended" else "required"
+            events = ", ".join(problem["events"])
+            anchor = _anchor(target, failure["check"], failure.get("event"))
+            parts.append(
+                f'<li class="problem {kind}"><a href="#{anchor}">{esc(failure["title"])}</a> '
+                f"<code>{esc(failure['check'])}</code> ({kind}) · {esc(target['name'])} · "
+                f"{len(problem['events'])} event(s): {esc(events)}</li>")
+        parts.append("</ol>")
+    parts.append("</section>")
+    return parts
+
+
 def render_html(report: Mapping[str, Any]) -> str:
     esc = html.escape
     strict = bool(report.get("strict"))
@@ -414,7 +465,7 @@ def render_html(report: Mapping[str, Any]) -> str:
         '<p class="legend"><span><i class="pass"></i>pass</span>'
         '<span><i class="fail"></i>fail (required)</span>'
         '<span><i class="warn"></i>fail (recommended)</span>'
-        '<span><i class="grey"></i>not observed / skipped</span>'
+        '<span><i class="grey"></i>not observed / not run / skipped</span>'
         "<span>ᵇ baselined (known failure, not counted)</span></p>",
         '<table class="targets"><tr><th></th><th class="label">target</th><th>provider</th>'
         "<th>checks</th><th>pass</th><th>fail (required)</th><th>fail (recommended)</th>"
@@ -433,6 +484,7 @@ def render_html(report: Mapping[str, Any]) -> str:
             f"<td>{s['not_observed']}</td><td>{s['baselined']}</td>"
             f"<td>{c['events_exercised']}/{c['events_declared']}</td></tr>")
     parts.append("</table>")
+    parts += _problems_html(report)
     for t in report["targets"]:
         s = t["summary"]
         c = t["coverage"]
@@ -444,9 +496,16 @@ def render_html(report: Mapping[str, Any]) -> str:
                      f"{esc(str(t['url']))}</small></h2>")
         parts.append(f'<p class="meta">{s["checks"]} checks: {s["pass"]} pass, '
                      f"{s['fail_required']} fail (required), {s['fail_recommended']} fail "
-                     f"(recommended), {s['not_observed']} not observed, {s['skipped']} skipped, "
+                     f"(recommended), {s['not_observed']} not observed, {s.get('not_run', 0)} "
+                     f"not run, {s['skipped']} skipped, "
                      f"{s['baselined']} baselined · coverage {c['events_exercised']}/"
                      f"{c['events_declared']} events</p>")
+        for reason in t.get("unavailable", ()):
+            parts.append(f'<p class="diagnosis">not run: {esc(reason)}</p>')
+        if t.get("receiver_log"):
+            parts.append(f'<p class="meta">The receiver\'s output of the whole run: '
+                         f'<a class="receiver-log" href="{esc(t["receiver_log"])}">'
+                         f"{esc(t['receiver_log'])}</a></p>")
         if t.get("diagnosis"):
             parts.append(f'<p class="diagnosis"><strong>{esc(t["diagnosis"])}</strong></p>')
         if t.get("stale_baseline"):

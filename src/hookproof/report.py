@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import math
 import os
+import re
 from collections.abc import Iterable, Mapping, Sequence
 from importlib import resources
 from pathlib import Path
@@ -18,7 +19,7 @@ from typing import Any
 from hookproof import __version__
 
 SCHEMA_VERSION = 1
-OUTCOMES = ("pass", "fail", "not_observed", "skipped")
+OUTCOMES = ("pass", "fail", "not_observed", "not_run", "skipped")
 
 
 def percentile(values: Sequence[float], fraction: float) -> float:
@@ -37,6 +38,8 @@ def target_section(
     url: str | None,
     records: Iterable[Mapping[str, Any]],
     baseline: Iterable[str] = (),
+    unavailable: Iterable[str] = (),
+    receiver_log: str | None = None,
 ) -> dict[str, Any]:
     """The report of one target (one provider at one URL) from its check records.
 
@@ -83,6 +86,11 @@ def target_section(
     stale = sorted(set(baseline) & passed)
     if stale:
         extra["stale_baseline"] = stale
+    reasons = sorted(set(unavailable))
+    if reasons:
+        extra["unavailable"] = reasons
+    if receiver_log:
+        extra["receiver_log"] = receiver_log
     return {
         "name": name,
         "provider": provider["id"],
@@ -108,6 +116,35 @@ def target_section(
         "failures": failures,
         **extra,
     }
+
+
+_VOLATILE = re.compile(r"[0-9a-fA-F]{8,}(?:-[0-9a-fA-F]{4,})*|[0-9]+(?:\.[0-9]+)?")
+
+
+def cause_key(failure: Mapping[str, Any]) -> tuple[str, ...]:
+    """Failures with one root cause share this: the same check, title, expectation and
+    answer (status and body, with ids, times and numbers set aside)."""
+    response = failure.get("response") or {}
+    def shape(text: object) -> str:
+        return _VOLATILE.sub("#", str(text or ""))
+    return (str(failure["check"]), str(failure["severity"]), shape(failure["title"]),
+            shape(failure["expected"]), shape(failure["got"]),
+            str(response.get("status")), shape(response.get("body_head"))[:200])
+
+
+def problems(failures: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
+    """Distinct problems: failures grouped by :func:`cause_key`, each with its events, in
+    the order they first happened; required ones first."""
+    groups: dict[tuple[str, ...], dict[str, Any]] = {}
+    for failure in failures:
+        group = groups.setdefault(cause_key(failure), {"failure": failure, "events": []})
+        event = failure.get("event") or "(provider)"
+        if event not in group["events"]:
+            group["events"].append(event)
+    ordered = list(groups.values())
+    ordered.sort(key=lambda g: (bool(g["failure"].get("baselined")),
+                                g["failure"]["severity"] != "required"))
+    return ordered
 
 
 def result_key(provider: str, result: Mapping[str, Any]) -> str:
@@ -137,8 +174,8 @@ def refusal_diagnosis(results: Sequence[Mapping[str, Any]],
 def document(targets: Sequence[Mapping[str, Any]], *, started: str, duration: float,
              seed: int | None = None, strict: bool = False) -> dict[str, Any]:
     """The whole report of a run over one or several targets."""
-    failing = sum(t["summary"]["fail_required"] + (t["summary"]["fail_recommended"]
-                                                   if strict else 0) for t in targets)
+    failing = sum(t["summary"]["fail_required"] + t["summary"]["not_run"]
+                  + (t["summary"]["fail_recommended"] if strict else 0) for t in targets)
     return {
         "schema_version": SCHEMA_VERSION,
         "hookproof_version": __version__,

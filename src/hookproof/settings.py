@@ -51,6 +51,23 @@ OPTIONS: tuple[Option, ...] = (
     Option("method", "--method", "hookproof_method", "HOOKPROOF_METHOD",
            "HTTP method of deliveries, where the platform lets you choose "
            "(twilio-conversations: GET or POST)", choices=("GET", "POST")),
+    Option("target_wait", "--target-wait", "hookproof_target_wait", "HOOKPROOF_TARGET_WAIT",
+           "seconds to wait for a receiver that stopped answering to come back before its "
+           "remaining checks are recorded as not run (default: 10)", default=10.0,
+           kind="float", metavar="SECONDS"),
+    Option("target_command", "--target-command", "hookproof_target_command",
+           "HOOKPROOF_TARGET_COMMAND", "start the receiver with this command, capture its "
+           "output, restart it when a delivery crashes it, stop it at the end",
+           metavar="CMD"),
+    Option("target_cwd", "--target-cwd", "hookproof_target_cwd", "HOOKPROOF_TARGET_CWD",
+           "working directory of --target-command", metavar="DIR"),
+    Option("target_ready", "--target-ready", "hookproof_target_ready",
+           "HOOKPROOF_TARGET_READY", "with --target-command: the receiver is ready when this "
+           "URL answers (default: when --target-url accepts connections)", metavar="URL"),
+    Option("target_restarts", "--target-restarts", "hookproof_target_restarts",
+           "HOOKPROOF_TARGET_RESTARTS", "with --target-command: restarts after crashes before "
+           "the remaining checks are not run (default: 5)", default=5, kind="int",
+           metavar="N"),
     Option("effects_url", "--effects-url", "hookproof_effects_url", "HOOKPROOF_EFFECTS_URL",
            "effects probe: GET URL?key=<dedupe key> answering {\"count\": n}", metavar="URL"),
     Option("effects_wait", "--effects-wait", "hookproof_effects_wait", "HOOKPROOF_EFFECTS_WAIT",
@@ -99,7 +116,7 @@ OPTIONS: tuple[Option, ...] = (
 
 DERIVED_FIELDS = ("signing_urls",)
 """Settings computed from an option rather than given as one (``--signing-url GROUP=URL``)."""
-_ZERO_ALLOWED = ("seed", "fuzz_examples", "effects_wait")
+_ZERO_ALLOWED = ("seed", "fuzz_examples", "effects_wait", "target_wait", "target_restarts")
 _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"0", "false", "no", "off", ""}
 
@@ -114,6 +131,11 @@ class Settings:
     """Hook group -> the public URL the platform signs for it."""
     no_forwarded: bool = False
     method: str | None = None
+    target_wait: float = 10.0
+    target_command: str | None = None
+    target_cwd: str | None = None
+    target_ready: str | None = None
+    target_restarts: int = 5
     effects_url: str | None = None
     effects_wait: float = 2.0
     events: tuple[str, ...] = ()
@@ -242,7 +264,7 @@ def resolve_settings(
 
     values["signing_url"], values["signing_urls"] = _signing_urls(
         values["signing_url"] or (), origins.get("signing_url", ""))
-    for dest in ("target_url", "signing_url", "effects_url"):
+    for dest in ("target_url", "signing_url", "effects_url", "target_ready"):
         if values[dest]:
             _check_url(values[dest], f"--{dest.replace('_', '-')} (from {origins[dest]})")
     values["hook_urls"] = _pairs(values["hook_urls"] or (), "--hook-url", origins, "hook_urls",

@@ -7,6 +7,7 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import urlsplit
 
 import requests
 
@@ -19,14 +20,37 @@ from hookproof.validation import ValidationEngine
 # The platforms' budgets are upper limits; the client waits this much longer so that a slow
 # answer is measured (and failed by response.within_budget) rather than cut off.
 GRACE_SECONDS = 2.0
-FATAL_KINDS = ("unreachable", "tls", "redirect")
 STOP_AFTER_CONSECUTIVE = 3
 POLL_SECONDS = 0.05
 SETTLE_SECONDS = 0.25
 
 
+PROXY_DOWN_STATUSES = (502, 503, 504)
+"""What a proxy answers for a dead backend: never graded as the receiver's own answer."""
+DEFAULT_TARGET_WAIT = 10.0
+PROBE_INTERVAL = 0.2
+
+
 class TargetUnavailable(Exception):
-    """The target cannot be tested at all (down, TLS, redirects, hangs): stop the run."""
+    """The target (or one hook group's URL) cannot be tested: down, TLS, redirects, hangs.
+
+    Every check that would send to it is recorded as *not run*, with this reason.
+    """
+
+
+class TargetCrashed(Exception):
+    """A delivery's connection was closed or reset without an answer, the target stopped
+    accepting connections after it, or a proxy answered for a dead backend: the receiver
+    stopped answering. The check that sent it fails with this as its finding."""
+
+    def __init__(self, exchange: Exchange, *, back: bool, waited: float,
+                 output: str = "", exit_status: str | None = None) -> None:
+        self.exchange = exchange
+        self.back = back
+        self.waited = waited
+        self.output = output
+        self.exit_status = exit_status
+        super().__init__(exchange.error or f"HTTP {exchange.status}")
 
 
 EffectsHook = Callable[[str, str, str], "int | None"]
@@ -99,9 +123,15 @@ class Target:
     exchanges: list[tuple[str, str, Exchange]] = field(default_factory=list)
     record_path: str | None = None
     """Append every request sent to this JSONL file (bench/: replayed as the floor)."""
-    _consecutive_failures: int = 0
+    _consecutive_failures: dict[str, int] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
     _forged: dict[str, Exchange] = field(default_factory=dict)
+    down: dict[str, str] = field(default_factory=dict)
+    """Endpoint URL -> why it cannot be tested (the checks that would send there: not run)."""
+    answered: set[str] = field(default_factory=set)
+    """Endpoints that have answered at least once (a refusal later is a crash, not a typo)."""
+    managed: Any = None
+    """The receiver process hookproof started (``--target-command``), if any."""
 
     def budget(self, event: Event) -> float:
         """The time an answer may take: the platform's budget, or a tighter one asked for."""
@@ -131,17 +161,103 @@ class Target:
                 self._forged[event.name] = known
         return known
 
+    def endpoint_of(self, event: Event) -> str:
+        """The URL deliveries of ``event`` go to: its own outage does not stop the others."""
+        return self.builder.url_for(event)
+
+    def check_available(self, event: Event) -> None:
+        """Raise :class:`TargetUnavailable` when ``event``'s endpoint is down."""
+        reason = self._down_reason(self.endpoint_of(event))
+        if reason is not None:
+            raise TargetUnavailable(reason)
+
+    def _down_reason(self, endpoint: str) -> str | None:
+        # an endpoint is down on its own (a proxy's 503, a hang), or with its whole server
+        # (connections refused: every hook group served from that host and port)
+        return self.down.get(endpoint) or self.down.get(_server_of(endpoint))
+
     def send(self, check: str, delivery: Delivery | Exchange) -> Exchange:
+        endpoint = self._endpoint(delivery)
+        reason = self._down_reason(endpoint)
+        if reason is not None:
+            raise TargetUnavailable(reason)
+        mark = self.managed.mark() if self.managed is not None else 0
         request = delivery.request
         exchange = self.client.send(request, timeout=self._timeout(delivery))
+        if exchange.error_kind == "closed" and self.managed is None:
+            # A kept-alive connection the receiver closed while idle looks the same as a
+            # crash: send once more on a new connection before calling it one.
+            self._note(check, request_event(delivery), exchange)
+            exchange = self.client.send(request, timeout=self._timeout(delivery))
         self._note(check, request_event(delivery), exchange)
+        self._judge_availability(endpoint, exchange, mark)
         return exchange
 
     def send_together(self, check: str, deliveries: Sequence[Delivery]) -> list[Exchange]:
+        endpoint = self._endpoint(deliveries[0])
+        reason = self._down_reason(endpoint)
+        if reason is not None:
+            raise TargetUnavailable(reason)
+        mark = self.managed.mark() if self.managed is not None else 0
         exchanges = self.client.send_together([d.request for d in deliveries])
         for delivery, exchange in zip(deliveries, exchanges, strict=True):
             self._note(check, delivery.event.name, exchange)
+        for exchange in exchanges:
+            self._judge_availability(endpoint, exchange, mark)
         return exchanges
+
+    def _endpoint(self, delivery: Delivery | Exchange) -> str:
+        if isinstance(delivery, Delivery):
+            return self.endpoint_of(delivery.event)
+        return delivery.request.url.partition("?")[0]
+
+    def _judge_availability(self, endpoint: str, exchange: Exchange, mark: int) -> None:
+        """Tell a crash, an outage and a hang apart from the receiver's own answers."""
+        kind = exchange.error_kind
+        answered = exchange.status is not None and exchange.status not in PROXY_DOWN_STATUSES
+        server = _server_of(endpoint)
+        if answered and kind != "redirect":
+            with self._lock:
+                self.answered.update((endpoint, server))
+                self._consecutive_failures[endpoint] = 0
+            return
+        if kind in ("tls", "redirect", "garbage") or (kind == "unreachable"
+                                                      and server not in self.answered
+                                                      and self.managed is None):
+            reason = f"target {endpoint} cannot be tested: {exchange.error}"
+            with self._lock:
+                self.down.setdefault(endpoint, reason)
+            raise TargetUnavailable(reason)
+        if kind == "timeout":
+            with self._lock:
+                count = self._consecutive_failures.get(endpoint, 0) + 1
+                self._consecutive_failures[endpoint] = count
+                if count >= STOP_AFTER_CONSECUTIVE:
+                    self.down.setdefault(endpoint, (
+                        f"target {endpoint} failed {STOP_AFTER_CONSECUTIVE} deliveries in a "
+                        f"row ({exchange.error}); its remaining checks were not run"))
+            return  # the check judges the slow answer itself (response.within_budget & co.)
+        # closed or reset without an answer, refused after answering, a proxy's 502/503/504
+        raise self._crashed(endpoint, exchange, mark)
+
+    def _crashed(self, endpoint: str, exchange: Exchange, mark: int) -> TargetCrashed:
+        started = time.monotonic()
+        output, exit_status = "", None
+        if self.managed is not None:
+            back, output, exit_status = self.managed.recover(mark)
+        else:
+            back = wait_until_up(endpoint, self.settings.target_wait, self.client.verify)
+        waited = time.monotonic() - started
+        if not back:
+            # connections refused or dropped: the server itself is gone, every hook group
+            # it serves with it; a proxy's 502/503/504: only the backend of this endpoint
+            where = endpoint if exchange.status in PROXY_DOWN_STATUSES else _server_of(endpoint)
+            with self._lock:
+                self.down.setdefault(where, (
+                    f"the receiver at {where} stopped answering and did not come back "
+                    f"within {self.settings.target_wait:g} s"))
+        return TargetCrashed(exchange, back=back, waited=waited, output=output,
+                             exit_status=exit_status)
 
     def _timeout(self, delivery: Delivery | Exchange) -> float:
         event = delivery.event if isinstance(delivery, Delivery) else None
@@ -153,20 +269,6 @@ class Target:
             self.exchanges.append((check, event, exchange))
             if self.record_path:
                 self._record(check, exchange)
-            if exchange.error_kind in FATAL_KINDS:
-                raise TargetUnavailable(
-                    f"target {exchange.request.url} cannot be tested: {exchange.error}"
-                )
-            if exchange.error_kind in ("timeout", "protocol"):
-                self._consecutive_failures += 1
-                if self._consecutive_failures >= STOP_AFTER_CONSECUTIVE:
-                    raise TargetUnavailable(
-                        f"target {exchange.request.url} failed {STOP_AFTER_CONSECUTIVE} "
-                        f"deliveries in a row ({exchange.error}); stopping"
-                    )
-            else:
-                self._consecutive_failures = 0
-
 
     def _record(self, check: str, exchange: Exchange) -> None:
         import base64
@@ -179,6 +281,30 @@ class Target:
                 "headers": dict(request.headers),
                 "body": base64.b64encode(request.body).decode("ascii"),
             }) + "\n")
+
+
+def _server_of(url: str) -> str:
+    """``scheme://host:port`` of a URL: what a refused connection says is down."""
+    parts = urlsplit(url)
+    port = parts.port or (443 if parts.scheme == "https" else 80)
+    return f"{parts.scheme}://{parts.hostname}:{port}"
+
+
+def wait_until_up(url: str, wait: float, verify: bool | str = True) -> bool:
+    """Poll ``url`` until it gives an HTTP answer a dead backend's proxy would not (any status
+    but 502/503/504), for at most ``wait`` seconds."""
+    deadline = time.monotonic() + wait
+    while True:
+        try:
+            response = requests.get(url, timeout=max(0.2, min(1.0, wait)), verify=verify,
+                                    allow_redirects=False)
+            if response.status_code not in PROXY_DOWN_STATUSES:
+                return True
+        except requests.RequestException:
+            pass
+        if time.monotonic() >= deadline:
+            return False
+        time.sleep(PROBE_INTERVAL)
 
 
 def request_event(delivery: Delivery | Exchange) -> str:

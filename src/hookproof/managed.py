@@ -1,0 +1,225 @@
+"""A receiver hookproof starts itself (``--target-command``): its output kept, its crashes shown.
+
+:class:`ManagedReceiver` runs the command in its own process group (``--target-cwd``, the
+environment passed through), appends its stdout and stderr to ``receiver.log`` in the reports
+directory, waits until the target URL accepts connections (or ``--target-ready URL`` answers),
+and stops it at the end: SIGTERM to the group, SIGKILL after a grace period. A supervisor thread
+notes in the log how the process ended and starts it again, at most ``--target-restarts`` times,
+so that every check still gets a verdict.
+
+:class:`ReceiverLog` is what a check sees (in the main process and in pytest-xdist workers
+alike): where the log is before a delivery, and after a delivery the receiver did not answer,
+what it printed from then on (its stack trace), how it ended, and whether it is back.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import re
+import shlex
+import signal
+import socket
+import subprocess
+import threading
+import time
+from pathlib import Path
+from typing import IO
+from urllib.parse import urlsplit
+
+import requests
+
+from hookproof.errors import UsageError
+
+READY_TIMEOUT = 30.0
+STOP_GRACE = 5.0
+EXIT_WAIT = 1.0
+"""How long a receiver that dropped a connection is given to be seen exiting (a crash)."""
+OUTPUT_LIMIT = 8000
+"""Characters of output shown in a failure (the end of it, where the stack trace is)."""
+LOG_NAME = "receiver.log"
+_ENDED = re.compile(r"^== hookproof: the receiver (.+?)(?:; (restarting|not restarted.*))?$",
+                    re.MULTILINE)
+
+
+class ManagedReceiver:
+    """The receiver process: started, supervised (restarted when it dies), stopped."""
+
+    def __init__(self, command: str, *, url: str, log_path: Path, cwd: str | None = None,
+                 ready_url: str | None = None, restarts: int = 5,
+                 ready_timeout: float = READY_TIMEOUT) -> None:
+        try:
+            self.argv = shlex.split(command)
+        except ValueError as exc:
+            raise UsageError(f"--target-command: {exc}") from None
+        if not self.argv:
+            raise UsageError("--target-command is empty")
+        if cwd is not None and not Path(cwd).is_dir():
+            raise UsageError(f"--target-cwd {cwd}: not a directory")
+        self.url = url
+        self.ready_url = ready_url
+        self.cwd = cwd
+        self.log_path = log_path
+        self.restarts_left = restarts
+        self.restarts = 0
+        self.ready_timeout = ready_timeout
+        self._process: subprocess.Popen[bytes] | None = None
+        self._log: IO[bytes] | None = None
+        self._stopping = threading.Event()
+        self._supervisor: threading.Thread | None = None
+
+    def start(self) -> None:
+        """Start the receiver and wait until it is ready; then supervise it."""
+        self.log_path.parent.mkdir(parents=True, exist_ok=True)
+        self._log = self.log_path.open("ab", buffering=0)
+        self._spawn()
+        if not wait_ready(self.url, self.ready_url, self.ready_timeout, self._process):
+            status = describe_exit(self._process.poll() if self._process else None)
+            self.stop()
+            tail = ReceiverLog(self.log_path).output_since(0)[-600:].strip()
+            raise UsageError(
+                f"--target-command: the receiver did not become ready within "
+                f"{self.ready_timeout:g} s ({status or 'still running'})"
+                + (f"; its last output: {tail}" if tail else ""))
+        self._supervisor = threading.Thread(target=self._supervise, daemon=True,
+                                            name="hookproof-receiver-supervisor")
+        self._supervisor.start()
+
+    def _spawn(self) -> None:
+        assert self._log is not None
+        self._log.write(f"== hookproof: starting {shlex.join(self.argv)}\n".encode())
+        try:
+            self._process = subprocess.Popen(
+                self.argv, cwd=self.cwd, stdout=self._log, stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL, start_new_session=True)
+        except OSError as exc:
+            raise UsageError(f"--target-command: cannot start {self.argv[0]!r}: "
+                             f"{exc.strerror or exc}") from None
+
+    def _supervise(self) -> None:
+        while not self._stopping.is_set():
+            process = self._process
+            if process is None:
+                return
+            code = process.poll()
+            if code is None:
+                self._stopping.wait(0.05)
+                continue
+            if self._stopping.is_set() or self._log is None:
+                return
+            status = describe_exit(code)
+            if self.restarts_left <= 0:
+                self._log.write(f"== hookproof: the receiver {status}; not restarted "
+                                "(--target-restarts used up)\n".encode())
+                return
+            self.restarts_left -= 1
+            self.restarts += 1
+            self._log.write(f"== hookproof: the receiver {status}; restarting\n".encode())
+            try:
+                self._spawn()
+            except UsageError as exc:
+                self._log.write(f"== hookproof: the restart failed: {exc}\n".encode())
+                return
+
+    def stop(self) -> None:
+        self._stopping.set()
+        process = self._process
+        if process is not None and process.poll() is None:
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.killpg(process.pid, signal.SIGTERM)
+            try:
+                process.wait(timeout=STOP_GRACE)
+            except subprocess.TimeoutExpired:
+                with contextlib.suppress(ProcessLookupError, PermissionError):
+                    os.killpg(process.pid, signal.SIGKILL)
+                process.wait(timeout=STOP_GRACE)
+        if self._supervisor is not None:
+            self._supervisor.join(timeout=2)
+        if self._log is not None:
+            self._log.write(b"== hookproof: stopped\n")
+            self._log.close()
+            self._log = None
+
+
+class ReceiverLog:
+    """The managed receiver as a check sees it, through its log."""
+
+    def __init__(self, log_path: Path, *, url: str = "", wait: float = 10.0) -> None:
+        self.log_path = log_path
+        self.url = url
+        self.wait = wait
+
+    def mark(self) -> int:
+        """Where the log is now: what follows belongs to the delivery about to be sent."""
+        try:
+            return self.log_path.stat().st_size
+        except OSError:
+            return 0
+
+    def output_since(self, mark: int) -> str:
+        try:
+            with self.log_path.open("rb") as handle:
+                handle.seek(mark)
+                text = handle.read().decode("utf-8", "replace")
+        except OSError:
+            return ""
+        return text[-OUTPUT_LIMIT:]
+
+    def recover(self, mark: int) -> tuple[bool, str, str | None]:
+        """After a delivery the receiver did not answer: ``(back, output, how it ended)``."""
+        deadline = time.monotonic() + EXIT_WAIT
+        while time.monotonic() < deadline and not _ENDED.search(self.output_since(mark)):
+            time.sleep(0.05)
+        back = wait_ready(self.url, None, self.wait, None)
+        output = self.output_since(mark)
+        ended = [m.group(0).removeprefix("== hookproof: the receiver ")
+                 for m in _ENDED.finditer(output)]
+        shown = "\n".join(line for line in output.splitlines()
+                          if not line.startswith("== hookproof:")).strip()
+        return back, shown, ("; ".join(ended) or None)
+
+
+def describe_exit(code: int | None) -> str | None:
+    """How a process ended: "exited with status 1", "was killed by SIGSEGV"."""
+    if code is None:
+        return None
+    if code < 0:
+        try:
+            return f"was killed by {signal.Signals(-code).name}"
+        except ValueError:
+            return f"was killed by signal {-code}"
+    return f"exited with status {code}"
+
+
+def wait_ready(url: str, ready_url: str | None, timeout: float,
+               process: subprocess.Popen[bytes] | None) -> bool:
+    """Until ``ready_url`` answers (or ``url`` accepts connections), at most ``timeout`` s."""
+    deadline = time.monotonic() + timeout
+    while True:
+        if process is not None and process.poll() is not None:
+            return False
+        if ready_url is not None:
+            try:
+                requests.get(ready_url, timeout=1)
+                return True
+            except requests.RequestException:
+                pass
+        elif accepts(url):
+            return True
+        if time.monotonic() >= deadline:
+            return False
+        time.sleep(0.05)
+
+
+def accepts(url: str) -> bool:
+    """Whether the host and port of ``url`` accept a TCP connection."""
+    parts = urlsplit(url)
+    port = parts.port or (443 if parts.scheme == "https" else 80)
+    try:
+        with socket.create_connection((parts.hostname or "127.0.0.1", port), timeout=0.5):
+            return True
+    except OSError:
+        return False
+
+
+__all__ = ["LOG_NAME", "ManagedReceiver", "ReceiverLog", "accepts", "describe_exit"]
