@@ -1,4 +1,8 @@
-"""A target that cannot be tested stops the run with one clear line (exit code 2), no traceback.
+"""A target that cannot be tested is said so in one clear line, no traceback, and a report.
+
+Every check it could not run is recorded as *not run* (never a pass) in conformance.json with
+the reason; a target that could not be tested at all exits 2, one that hangs after answering
+some deliveries 1.
 
 Each run is a real ``pytest --target-url URL --provider NAME`` in a subprocess, against a tiny
 misbehaving server on 127.0.0.1.
@@ -6,10 +10,12 @@ misbehaving server on 127.0.0.1.
 
 from __future__ import annotations
 
+import json
 import re
 import threading
 import time
 from collections.abc import Iterator
+from pathlib import Path
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
@@ -39,10 +45,10 @@ def run_suite(pytester: pytest.Pytester, url: str, *args: str) -> pytest.RunResu
                                          "--hookproof-reports", "out", *args, timeout=60)
 
 
-def stop_line(result: pytest.RunResult, *fragments: str) -> str:
-    """The run stopped (exit 2) with exactly one line naming the cause, and no traceback."""
+def stop_line(result: pytest.RunResult, *fragments: str, code: int = 2) -> str:
+    """The run ended (exit ``code``) with exactly one line naming the cause, no traceback."""
     text = result.stdout.str() + "\n" + result.stderr.str()
-    assert result.ret == 2, text
+    assert result.ret == code, text
     assert "Traceback" not in text
     assert "requests.exceptions" not in text and "urllib3" not in text
     lines = [line for line in text.splitlines() if "hookproof: target" in line]
@@ -59,10 +65,20 @@ def count_run(result: pytest.RunResult) -> int:
     return sum(int(n) for n, _ in counts)
 
 
-def assert_stopped_early(result: pytest.RunResult) -> None:
+def assert_stopped_early(result: pytest.RunResult, *, graded: int = 0) -> None:
+    """At most ``graded`` checks got a verdict; every other one is recorded as not run, with
+    the reason, in a report that says the target is not conformant."""
     collected = re.search(r"collected (\d+) items", result.stdout.str())
     assert collected and int(collected.group(1)) >= SUITE_SIZE_AT_LEAST
-    assert count_run(result) <= 2, result.stdout.str()
+    # pytester runs in its own directory, where --hookproof-reports out puts the report
+    report = json.loads((Path("out") / "conformance.json").read_text(encoding="utf-8"))
+    assert report["conformant"] is False
+    (target,) = report["targets"]
+    outcomes = [r["outcome"] for r in target["results"]]
+    assert len(outcomes) >= SUITE_SIZE_AT_LEAST
+    assert sum(o in ("pass", "fail") for o in outcomes) <= graded
+    assert outcomes.count("not_run") >= len(outcomes) - graded
+    assert target["unavailable"]
 
 
 # -- tiny misbehaving servers ---------------------------------------------------------------------
@@ -138,14 +154,14 @@ def test_slow_target(pytester: pytest.Pytester) -> None:
         server.shutdown()
         server.server_close()
     stop_line(result, f"target {url} failed 3 deliveries in a row",
-              f"no answer within {CLIENT_TIMEOUT:g} s", "stopping")
-    assert_stopped_early(result)
+              f"no answer within {CLIENT_TIMEOUT:g} s", "not run", code=1)
+    assert_stopped_early(result, graded=3)
     assert took < 20
 
 
 def test_garbage_answers(pytester: pytest.Pytester, garbage_server: RawServer) -> None:
     result = run_suite(pytester, garbage_server.url)
-    stop_line(result, "failed 3 deliveries in a row", "the answer is not HTTP")
+    stop_line(result, "cannot be tested", "the answer is not HTTP")
     assert_stopped_early(result)
 
 

@@ -210,6 +210,7 @@ def test_target_section_counts_coverage_and_latency() -> None:
     ]
     section = target_section(name="v", provider=PROVIDER, url="http://x/varda", records=records)
     assert section["summary"] == {"pass": 4, "fail": 3, "not_observed": 1, "skipped": 1,
+                                  "not_run": 0,
                                   "checks": 9, "fail_required": 1, "fail_recommended": 1,
                                   "baselined": 1}
     # only declared events count; e.three and e.four were never delivered

@@ -145,6 +145,16 @@ def test_html_renders_matrix_and_failures_in_chromium(broken: Run, tmp_path: Pat
                      if f["check"] == "payload.missing_required_handled")
     assert "json path" in "".join(missing["text"]) and json_path in "".join(missing["text"])
 
+    # "N distinct problems" before the matrices, each with the events it covers
+    from hookproof.report import problems
+
+    distinct = problems(target["failures"])
+    assert f"{len(distinct)} distinct problem(s)" in rendered.stdout
+    items = [a for tag, a in dom.elements if tag == "li" and "problem" in a.get("class", "")]
+    assert len(items) == len(distinct) < len(target["failures"])
+    assert rendered.stdout.index("distinct problem(s)") < rendered.stdout.index(
+        'class="matrix')
+
     # a latency row per event, with the budget beside it
     assert sum(1 for tag, a in dom.elements if tag == "table"
                and a.get("class") == "latency") == 1
@@ -176,7 +186,7 @@ def test_markdown_summarises_and_details_failures(broken: Run) -> None:
     assert "| ❌ | varda | varda |" in markdown
     assert "<details><summary>❌ <code>signature.missing_rejected</code>" in markdown
     assert "```sh\ncurl -sS -i -X POST" in markdown
-    shown = markdown.count("<details>")
+    shown = markdown.count("<details><summary>❌") + markdown.count("<details><summary>⚠️")
     assert shown == min(MARKDOWN_FAILURES, len(report["targets"][0]["failures"]))
     assert len(markdown.encode("utf-8")) < 1024 * 1024
 
@@ -222,7 +232,7 @@ def test_markdown_stays_within_a_step_summary() -> None:
               "providers": ["varda"], "targets": [target] * 60}
     markdown = render_markdown(report)
     assert len(markdown.encode("utf-8")) < 1024 * 1024
-    assert 0 < markdown.count("<details>") <= MARKDOWN_FAILURES
+    assert 0 < markdown.count("<details><summary>❌") <= MARKDOWN_FAILURES
     assert markdown.count("<details>") == markdown.count("</details>")
     assert "more failure(s): see conformance.html" in markdown
     assert "| e\\|f |" in markdown  # a pipe in an event name does not break the table

@@ -195,7 +195,13 @@ def test_a_target_that_is_down_exits_2_and_the_others_are_reported(
     ])
     code, out, err = run(capfd)
     assert code == 2
-    assert [t["name"] for t in report(workdir)["targets"]] == ["up"]
+    merged = report(workdir)
+    # the target that could not be tested is in the report too: why, and every check not run
+    assert [t["name"] for t in merged["targets"]] == ["down", "up"]
+    (gone,) = [t for t in merged["targets"] if t["name"] == "down"]
+    assert "connection refused" in gone["unavailable"][0]
+    assert {r["outcome"] for r in gone["results"]} == {"not_run"}
+    assert merged["conformant"] is False
     assert "connection refused" in out + err  # the down target's run says why
     assert "hookproof: error: could not run target(s) down" in err
 

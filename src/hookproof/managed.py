@@ -165,6 +165,10 @@ class ReceiverLog:
             return ""
         return text[-OUTPUT_LIMIT:]
 
+    def wait_back(self) -> bool:
+        """Wait (at most the target wait) until the receiver accepts connections again."""
+        return wait_ready(self.url, None, self.wait, None)
+
     def recover(self, mark: int) -> tuple[bool, str, str | None]:
         """After a delivery the receiver did not answer: ``(back, output, how it ended)``."""
         deadline = time.monotonic() + EXIT_WAIT

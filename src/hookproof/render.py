@@ -22,6 +22,8 @@ PROVIDER_ROW = "(provider)"
 """The matrix row of checks that run once per provider rather than per event."""
 MARKDOWN_FAILURES = 30
 """Failures detailed in the Markdown (the HTML has them all)."""
+MARKDOWN_PROBLEMS = 50
+"""Distinct problems listed at the top of the Markdown (the HTML lists them all)."""
 MARKDOWN_LIMIT = 900_000
 """Bytes: a GitHub step summary holds at most 1 MiB per step."""
 
@@ -137,7 +139,7 @@ def render_markdown(report: Mapping[str, Any]) -> str:
         + (" · strict" if strict else ""))
     distinct = [(t, p) for t in report["targets"] for p in problems(t["failures"])]
     lines += ["", f"## {len(distinct)} distinct problem(s)", ""]
-    for target, problem in distinct:
+    for target, problem in distinct[:MARKDOWN_PROBLEMS]:
         failure = problem["failure"]
         mark = "⚠️" if failure["severity"] == "recommended" else "❌"
         tag = " (baselined)" if failure.get("baselined") else ""
@@ -145,6 +147,8 @@ def render_markdown(report: Mapping[str, Any]) -> str:
         lines.append(f"- {mark} **{_md(failure['title'])}** — `{_md(failure['check'])}`, "
                      f"{_md(target['name'])}, {len(events)} event(s): "
                      f"{_md(', '.join(events[:12]))}{' …' if len(events) > 12 else ''}{tag}")
+    if len(distinct) > MARKDOWN_PROBLEMS:
+        lines.append(f"- … and {len(distinct) - MARKDOWN_PROBLEMS} more: see conformance.html")
     for target in report["targets"]:
         for reason in target.get("unavailable", ()):
             lines.append(f"- ⛔ **not run**: {_md(reason)}")
@@ -159,6 +163,7 @@ def render_markdown(report: Mapping[str, Any]) -> str:
             f"{s['fail_recommended']} | {s.get('not_run', 0)} | "
             f"{c['events_exercised']}/{c['events_declared']} |")
     shown = hidden = used = 0  # failures detailed, left out; bytes they take
+    matrices = 0  # bytes the folded matrices take
     for t in report["targets"]:
         checks, events, cells = _matrix(t)
         lines += ["", f"## {_md(t['name'])} ({_md(t['provider'])}) — {_md(t['url'])}", ""]
@@ -170,25 +175,30 @@ def render_markdown(report: Mapping[str, Any]) -> str:
         if t.get("receiver_log"):
             lines += [f"Receiver output of the whole run: `{_md(t['receiver_log'])}`", ""]
         s = t["summary"]
-        lines.append(f"<details><summary>Matrix: {len(events)} event(s) × {len(checks)} "
-                     f"check(s) · {s['not_observed']} not observed · {s['skipped']} skipped · "
-                     f"{s['baselined']} baselined</summary>")
-        lines.append("")
+        fold = [f"<details><summary>Matrix: {len(events)} event(s) × {len(checks)} "
+                f"check(s) · {s['not_observed']} not observed · {s['skipped']} skipped · "
+                f"{s['baselined']} baselined</summary>", ""]
         if checks:
-            lines.append("| event | " + " | ".join(_md(c.split(".", 1)[-1]) for c in checks)
-                         + " |")
-            lines.append("|---" * (len(checks) + 1) + "|")
+            fold.append("| event | " + " | ".join(_md(c.split(".", 1)[-1]) for c in checks)
+                        + " |")
+            fold.append("|---" * (len(checks) + 1) + "|")
             for event in events:
-                lines.append(f"| {_md(event)} | " + " | ".join(
+                fold.append(f"| {_md(event)} | " + " | ".join(
                     _cell_text(cells.get((event, c))) for c in checks) + " |")
         if t["latency"]:
-            lines += ["", "| event | samples | p50 ms | p95 ms | max ms | budget ms |",
-                      "|---|---|---|---|---|---|"]
+            fold += ["", "| event | samples | p50 ms | p95 ms | max ms | budget ms |",
+                     "|---|---|---|---|---|---|"]
             for row in t["latency"]:
                 over = " ❌" if row["budget_ms"] and row["max_ms"] > row["budget_ms"] else ""
-                lines.append(f"| {_md(row['event'])} | {row['samples']} | {row['p50_ms']} | "
-                             f"{row['p95_ms']} | {row['max_ms']}{over} | {row['budget_ms']} |")
-        lines += ["", "</details>"]
+                fold.append(f"| {_md(row['event'])} | {row['samples']} | {row['p50_ms']} | "
+                            f"{row['p95_ms']} | {row['max_ms']}{over} | {row['budget_ms']} |")
+        fold += ["", "</details>"]
+        size = sum(len(line.encode("utf-8")) + 1 for line in fold)
+        if matrices + size <= MARKDOWN_LIMIT // 4:
+            matrices += size
+            lines += fold
+        else:  # a step summary holds 1 MiB: the rest of the matrices are in the HTML
+            lines.append("The matrix of this target: see conformance.html.")
         for failure in _ordered_failures(t):
             block = ["", *_markdown_failure(failure)]
             size = sum(len(line.encode("utf-8")) + 1 for line in block)
@@ -207,7 +217,10 @@ def render_markdown(report: Mapping[str, Any]) -> str:
     text = "\n".join(lines) + "\n"
     if len(text.encode("utf-8")) > MARKDOWN_LIMIT:
         cut = text.encode("utf-8")[:MARKDOWN_LIMIT].decode("utf-8", "ignore")
-        text = cut.rsplit("\n", 1)[0] + "\n\n… (truncated: see conformance.html)\n"
+        text = cut.rsplit("\n", 1)[0]
+        if text.count("<details>") > text.count("</details>"):
+            text += "\n\n</details>"  # a fold cut open would swallow the rest of the page
+        text += "\n\n… (truncated: see conformance.html)\n"
     return text
 
 

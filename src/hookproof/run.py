@@ -54,6 +54,9 @@ class TargetSpec:
     signing_url: str | None = None
     expect: Mapping[str, str] = field(default_factory=dict)
     hook_urls: Mapping[str, str] = field(default_factory=dict)
+    command: str | None = None
+    """Start the receiver with this command (``--target-command``), in ``cwd``."""
+    cwd: str | None = None
 
     def pytest_args(self) -> list[str]:
         args = ["--target-url", self.url, "--provider", self.provider,
@@ -66,6 +69,10 @@ class TargetSpec:
             args += ["--expect", f"{event}={status}"]
         for group, url in self.hook_urls.items():
             args += ["--hook-url", f"{group}={url}"]
+        if self.command:
+            args += ["--target-command", self.command]
+        if self.cwd:
+            args += ["--target-cwd", self.cwd]
         return args
 
 
@@ -79,7 +86,7 @@ def _target(raw: Any, where: str) -> TargetSpec:
     if not _NAME.match(name):
         raise UsageError(f"{where}: target name {name!r}: use letters, digits, '.', '_', '-'")
     known = {"name", "provider", "url", "secret_env", "effects_url", "signing_url", "expect",
-             "hook_urls"}
+             "hook_urls", "command", "cwd"}
     unknown = set(raw) - known
     if unknown:
         raise UsageError(f"{where}: target {name!r}: unknown key(s) {', '.join(sorted(unknown))}")
@@ -92,6 +99,8 @@ def _target(raw: Any, where: str) -> TargetSpec:
         effects_url=raw.get("effects_url"), signing_url=raw.get("signing_url"),
         expect={str(k): str(v) for k, v in (raw.get("expect") or {}).items()},
         hook_urls={str(k): str(v) for k, v in (raw.get("hook_urls") or {}).items()},
+        command=str(raw["command"]) if raw.get("command") else None,
+        cwd=str(raw["cwd"]) if raw.get("cwd") else None,
     )
 
 

@@ -184,11 +184,40 @@ class Target:
         mark = self.managed.mark() if self.managed is not None else 0
         request = delivery.request
         exchange = self.client.send(request, timeout=self._timeout(delivery))
+        if exchange.error_kind == "unreachable" and self.managed is not None:
+            # refused while the receiver is being restarted (another delivery crashed it, on
+            # another pytest-xdist worker say): not this delivery's doing; wait, send again
+            self._note(check, request_event(delivery), exchange)
+            if self.managed.wait_back():
+                mark = self.managed.mark()
+                exchange = self.client.send(request, timeout=self._timeout(delivery))
+        if exchange.error_kind == "closed" and self.managed is not None:
+            # Under pytest-xdist another worker's delivery may have crashed the receiver while
+            # this one was in flight: the crash is this delivery's only if, sent again once
+            # the receiver is back, it crashes it again.
+            self._note(check, request_event(delivery), exchange)
+            back, output, status = self.managed.recover(mark)
+            if back:
+                again_mark = self.managed.mark()
+                again = self.client.send(request, timeout=self._timeout(delivery))
+                if again.error_kind not in ("closed", "unreachable"):
+                    exchange = again
+                else:
+                    self._note(check, request_event(delivery), again)
+                    raise self._crashed(endpoint, exchange, again_mark, first=(output, status))
+            else:
+                raise self._crashed(endpoint, exchange, mark, first=(output, status),
+                                    recovered=False)
         if exchange.error_kind == "closed" and self.managed is None:
             # A kept-alive connection the receiver closed while idle looks the same as a
             # crash: send once more on a new connection before calling it one.
             self._note(check, request_event(delivery), exchange)
-            exchange = self.client.send(request, timeout=self._timeout(delivery))
+            again = self.client.send(request, timeout=self._timeout(delivery))
+            if again.error_kind not in ("closed", "unreachable"):
+                exchange = again
+            else:
+                self._note(check, request_event(delivery), again)
+                self._judge_availability(endpoint, exchange, mark)
         self._note(check, request_event(delivery), exchange)
         self._judge_availability(endpoint, exchange, mark)
         return exchange
@@ -240,11 +269,19 @@ class Target:
         # closed or reset without an answer, refused after answering, a proxy's 502/503/504
         raise self._crashed(endpoint, exchange, mark)
 
-    def _crashed(self, endpoint: str, exchange: Exchange, mark: int) -> TargetCrashed:
+    def _crashed(self, endpoint: str, exchange: Exchange, mark: int,
+                 first: tuple[str, str | None] | None = None,
+                 recovered: bool = True) -> TargetCrashed:
         started = time.monotonic()
         output, exit_status = "", None
-        if self.managed is not None:
+        if self.managed is not None and not recovered:
+            back = False
+            output, exit_status = first or ("", None)
+        elif self.managed is not None:
             back, output, exit_status = self.managed.recover(mark)
+            if first is not None:  # the first crash's output is the one with its cause
+                output = first[0] or output
+                exit_status = "; ".join(filter(None, (first[1], exit_status))) or None
         else:
             back = wait_until_up(endpoint, self.settings.target_wait, self.client.verify)
         waited = time.monotonic() - started

@@ -18,6 +18,7 @@ from __future__ import annotations
 import ast
 import copy
 import functools
+import json
 import re
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
@@ -197,7 +198,23 @@ def _classify(error: ValidationError) -> list[Finding]:
                      schema_path)
             for key in missing
         ]
-    return [_finding("error", path, error.message, keyword, schema_path)]
+    return [_finding("error", path, _json_message(error), keyword, schema_path)]
+
+
+def _json_message(error: ValidationError) -> str:
+    """The message with the offending value written as JSON (``["a", "b"]``), the way the
+    person reading it wrote it, rather than as a Python repr (``['a', 'b']``)."""
+    message = str(error.message)
+    shown = repr(error.instance)
+    if message.startswith(shown):
+        try:
+            text = json.dumps(error.instance, ensure_ascii=False)
+        except (TypeError, ValueError):
+            return message
+        if len(text) > 200:
+            text = text[:200] + "…"
+        return text + message[len(shown):]
+    return message
 
 
 class _YesNo(Protocol):
