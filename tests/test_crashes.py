@@ -166,7 +166,8 @@ def test_managed_receiver_through_hookproof_run(tmp_path: Path) -> None:
          str(tmp_path / "reports"), "--", "--events", ",".join(EVENTS), *QUICK,
          "--target-restarts", "30"],
         cwd=tmp_path, env={k: v for k, v in _env().items()
-                           if k != "PYTEST_DISABLE_PLUGIN_AUTOLOAD"}, capture_output=True, text=True, timeout=300, check=False)
+                           if k != "PYTEST_DISABLE_PLUGIN_AUTOLOAD"},
+        capture_output=True, text=True, timeout=300, check=False)
     assert done.returncode == 1, done.stdout[-3000:] + done.stderr[-2000:]
     report = json.loads((tmp_path / "reports" / "conformance.json").read_text())
     crashes = _crashes(report)

@@ -350,10 +350,12 @@ def test_github_actions_recipe() -> None:
     assert "reports/" in text
     steps = workflow["jobs"]["hookproof"]["steps"]
     runs = "\n".join(str(s.get("run", "")) for s in steps)
-    assert re.search(r"^\./start-my-receiver\b.*&$", runs, re.M)  # started in the background
-    assert "/dev/tcp/127.0.0.1/8080" in runs  # waits for the port
+    # hookproof starts the receiver (command: in hookproof.yaml), one target at a time
+    assert "start-my-receiver" not in runs and "/dev/tcp" not in runs
     assert "pip install pytest-hookproof" in runs
-    assert "hookproof run" in runs
+    assert "hookproof run --config hookproof.yaml --reports reports --jobs 1" in runs
+    targets = yaml.safe_load((EXAMPLES / "hookproof.yaml").read_text(encoding="utf-8"))
+    assert any(t.get("command") == "./start-my-receiver" for t in targets["targets"])
     upload = next(s for s in steps if str(s.get("uses", "")).startswith(
         "actions/upload-artifact"))
     assert upload["if"] == "always()"
@@ -372,4 +374,4 @@ def test_gitlab_recipe() -> None:
     assert job["artifacts"]["reports"]["junit"] == "reports/junit.xml"
     assert "reports/" in job["artifacts"]["paths"]
     assert job["artifacts"]["when"] == "always"
-    assert "./start-my-receiver" in script
+    assert '--target-command "./start-my-receiver"' in script
