@@ -598,12 +598,7 @@ class DuplicateAnswerStore(SqliteStore):
     def record(self, delivery: Delivery, answer: Answer) -> Answer:
         with self.connect() as conn:
             conn.execute("BEGIN IMMEDIATE")
-            inserted = conn.execute(
-                "INSERT INTO deliveries (provider, dedupe_key, event, status, answer,"
-                " received_at) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
-                (delivery.provider, delivery.key, delivery.event, answer.status, answer.body,
-                 time.time()),
-            ).rowcount == 1
+            inserted = self.claim(conn, delivery, answer)
             if inserted:
                 self.apply_effect(conn, delivery)
             conn.execute("COMMIT")
@@ -662,16 +657,9 @@ class SignatureDedupeStore(SqliteStore):
     copy (same bytes, same signature) is caught, a real retry (signed anew, later) is not."""
 
     def record(self, delivery: Delivery, answer: Answer) -> Answer:
-        by_signature = dataclasses.replace(delivery, key=delivery.signature or delivery.key)
         with self.connect() as conn:
             conn.execute("BEGIN IMMEDIATE")
-            inserted = conn.execute(
-                "INSERT INTO deliveries (provider, dedupe_key, event, status, answer,"
-                " received_at) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
-                (delivery.provider, by_signature.key, delivery.event, answer.status,
-                 answer.body, time.time()),
-            ).rowcount == 1
-            if inserted:
+            if self.claim(conn, delivery, answer, key=delivery.signature):
                 self.apply_effect(conn, delivery)
             conn.execute("COMMIT")
         return answer

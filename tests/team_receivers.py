@@ -19,7 +19,6 @@ from __future__ import annotations
 import json
 import sqlite3
 import threading
-import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -175,12 +174,7 @@ class AsyncEffectsStore(SqliteStore):
     def record(self, delivery: Delivery, answer: Answer) -> Answer:
         with self.connect() as conn:
             conn.execute("BEGIN IMMEDIATE")
-            inserted = conn.execute(
-                "INSERT INTO deliveries (provider, dedupe_key, event, status, answer,"
-                " received_at) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
-                (delivery.provider, delivery.key, delivery.event, answer.status, answer.body,
-                 time.time()),
-            ).rowcount == 1
+            inserted = self.claim(conn, delivery, answer)
             conn.execute("COMMIT")
         if inserted:
             threading.Timer(self.DELAY, self._work, args=(delivery,)).start()

@@ -271,7 +271,7 @@ def test_jsonl_bad_line_is_unusable_but_the_rest_is_checked(
     lines = out.splitlines()
     assert lines[0].startswith(f"{file}:2: $: unusable: not JSON")
     assert lines[1] == f"{file}:3: $: unusable: cannot tell which event this is; give --event"
-    assert lines[2].startswith(f"{file}:4: $.data.id: '7' is not of type 'integer'")
+    assert lines[2].startswith(f"{file}:4: $.data.id: \"7\" is not of type 'integer'")
     assert lines[-1].endswith(", 2 unusable")
 
 

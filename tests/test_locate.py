@@ -84,5 +84,5 @@ def test_validate_reports_the_line_of_the_value(tmp_path: Path,
     file.write_text(json.dumps(payload, indent=2), encoding="utf-8")
     assert main(["validate", str(file), "--provider", "varda"]) == 1
     out = capsys.readouterr().out
-    assert f"{file}:5: $.data.id: '456' is not of type 'integer' [type]" in out
+    assert f"{file}:5: $.data.id: \"456\" is not of type 'integer' [type]" in out
     assert f"{file}:7: $.data.nickname: unknown field 'nickname'" in out

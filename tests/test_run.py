@@ -8,7 +8,6 @@ target's pytest process inherits the environment (the secret) from this one.
 from __future__ import annotations
 
 import json
-import re
 import socket
 import textwrap
 from collections.abc import Iterator

@@ -59,6 +59,8 @@ def _describe(exc: requests.RequestException) -> tuple[str, str]:
         else:
             reason = "TLS handshake failed"
         return "tls", f"TLS failure ({reason}); use --ca-bundle PATH or --insecure"
+    if isinstance(exc, requests.exceptions.ChunkedEncodingError):
+        return "closed", "connection closed in the middle of the answer"
     if isinstance(exc, requests.exceptions.Timeout):
         return "timeout", "timed out"
     if isinstance(exc, requests.exceptions.ConnectionError):

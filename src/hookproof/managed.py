@@ -15,6 +15,7 @@ what it printed from then on (its stack trace), how it ended, and whether it is 
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import os
 import re
 import shlex
@@ -23,6 +24,7 @@ import socket
 import subprocess
 import threading
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import IO
 from urllib.parse import urlsplit
@@ -146,8 +148,21 @@ class ReceiverLog:
 
     def __init__(self, log_path: Path, *, url: str = "", wait: float = 10.0) -> None:
         self.log_path = log_path
+        self.lock_path = log_path.with_suffix(".lock")
         self.url = url
         self.wait = wait
+
+    @contextlib.contextmanager
+    def sending(self, *, alone: bool = False) -> Iterator[None]:
+        """Hold the receiver's lock while a delivery is in flight: shared for ordinary ones,
+        exclusive (``alone``) for a resend after a crash, so that no other pytest-xdist
+        worker's delivery is in flight then, and a second crash is that resend's own."""
+        with self.lock_path.open("a") as handle:
+            fcntl.flock(handle, fcntl.LOCK_EX if alone else fcntl.LOCK_SH)
+            try:
+                yield
+            finally:
+                fcntl.flock(handle, fcntl.LOCK_UN)
 
     def mark(self) -> int:
         """Where the log is now: what follows belongs to the delivery about to be sent."""

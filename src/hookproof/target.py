@@ -181,33 +181,12 @@ class Target:
         reason = self._down_reason(endpoint)
         if reason is not None:
             raise TargetUnavailable(reason)
-        mark = self.managed.mark() if self.managed is not None else 0
+        if self.managed is not None:
+            exchange, mark = self._send_managed(check, delivery, endpoint)
+        else:
+            mark = 0
+            exchange = self.client.send(delivery.request, timeout=self._timeout(delivery))
         request = delivery.request
-        exchange = self.client.send(request, timeout=self._timeout(delivery))
-        if exchange.error_kind == "unreachable" and self.managed is not None:
-            # refused while the receiver is being restarted (another delivery crashed it, on
-            # another pytest-xdist worker say): not this delivery's doing; wait, send again
-            self._note(check, request_event(delivery), exchange)
-            if self.managed.wait_back():
-                mark = self.managed.mark()
-                exchange = self.client.send(request, timeout=self._timeout(delivery))
-        if exchange.error_kind == "closed" and self.managed is not None:
-            # Under pytest-xdist another worker's delivery may have crashed the receiver while
-            # this one was in flight: the crash is this delivery's only if, sent again once
-            # the receiver is back, it crashes it again.
-            self._note(check, request_event(delivery), exchange)
-            back, output, status = self.managed.recover(mark)
-            if back:
-                again_mark = self.managed.mark()
-                again = self.client.send(request, timeout=self._timeout(delivery))
-                if again.error_kind not in ("closed", "unreachable"):
-                    exchange = again
-                else:
-                    self._note(check, request_event(delivery), again)
-                    raise self._crashed(endpoint, exchange, again_mark, first=(output, status))
-            else:
-                raise self._crashed(endpoint, exchange, mark, first=(output, status),
-                                    recovered=False)
         if exchange.error_kind == "closed" and self.managed is None:
             # A kept-alive connection the receiver closed while idle looks the same as a
             # crash: send once more on a new connection before calling it one.
@@ -222,13 +201,56 @@ class Target:
         self._judge_availability(endpoint, exchange, mark)
         return exchange
 
+    def _send_managed(self, check: str, delivery: Delivery | Exchange,
+                      endpoint: str) -> tuple[Exchange, int]:
+        """Send to a receiver hookproof manages; a delivery the receiver drops is the crash's
+        cause only if, resent alone once it is back, it crashes it again (under pytest-xdist,
+        another worker's delivery may have crashed it while this one was in flight)."""
+        assert self.managed is not None
+        request, timeout = delivery.request, self._timeout(delivery)
+        with self.managed.sending():
+            mark = self.managed.mark()
+            exchange = self.client.send(request, timeout=timeout)
+        if exchange.error_kind not in ("closed", "unreachable"):
+            return exchange, mark
+        self._note(check, request_event(delivery), exchange)
+        with self.managed.sending(alone=True):
+            back, output, status = self.managed.recover(mark)
+            if not back:
+                raise self._crashed(endpoint, exchange, mark, first=(output, status),
+                                    recovered=False)
+            again_mark = self.managed.mark()
+            again = self.client.send(request, timeout=timeout)
+            if again.error_kind not in ("closed", "unreachable"):
+                return again, again_mark
+            self._note(check, request_event(delivery), again)
+            if exchange.error_kind == "unreachable" and again.error_kind == "unreachable":
+                output, status = "", None  # refused twice: it never came up for this one
+            raise self._crashed(endpoint, exchange, again_mark, first=(output, status))
+
     def send_together(self, check: str, deliveries: Sequence[Delivery]) -> list[Exchange]:
         endpoint = self._endpoint(deliveries[0])
         reason = self._down_reason(endpoint)
         if reason is not None:
             raise TargetUnavailable(reason)
-        mark = self.managed.mark() if self.managed is not None else 0
-        exchanges = self.client.send_together([d.request for d in deliveries])
+        if self.managed is not None:
+            requests_ = [d.request for d in deliveries]
+            with self.managed.sending():
+                mark = self.managed.mark()
+                exchanges = self.client.send_together(requests_)
+            if any(e.error_kind in ("closed", "unreachable") for e in exchanges):
+                # as for one delivery: the crash is these copies' only if, sent again alone
+                # once the receiver is back, they crash it again
+                with self.managed.sending(alone=True):
+                    back, _, _ = self.managed.recover(mark)
+                    if back:
+                        for delivery, dropped in zip(deliveries, exchanges, strict=True):
+                            self._note(check, delivery.event.name, dropped)
+                        mark = self.managed.mark()
+                        exchanges = self.client.send_together(requests_)
+        else:
+            mark = 0
+            exchanges = self.client.send_together([d.request for d in deliveries])
         for delivery, exchange in zip(deliveries, exchanges, strict=True):
             self._note(check, delivery.event.name, exchange)
         for exchange in exchanges:

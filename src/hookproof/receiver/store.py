@@ -101,14 +101,7 @@ class SqliteStore:
         with self.connect() as conn:
             conn.execute("BEGIN IMMEDIATE")
             try:
-                inserted = conn.execute(
-                    "INSERT INTO deliveries"
-                    " (provider, dedupe_key, event, status, answer, received_at)"
-                    " VALUES (?, ?, ?, ?, ?, ?)"
-                    " ON CONFLICT (provider, dedupe_key) DO NOTHING",
-                    (delivery.provider, delivery.key, delivery.event, answer.status,
-                     answer.body, time.time()),
-                ).rowcount == 1
+                inserted = self.claim(conn, delivery, answer)
                 if inserted:
                     self.apply_effect(conn, delivery)
                     stored = answer
@@ -124,6 +117,18 @@ class SqliteStore:
                 conn.execute("ROLLBACK")
                 raise
         return stored
+
+    def claim(self, conn: sqlite3.Connection, delivery: Delivery, answer: Answer, *,
+              key: str | None = None) -> bool:
+        """Insert the delivery (under ``key``, default its dedupe key) with its answer;
+        whether it was new. The UNIQUE constraint decides, inside the caller's transaction."""
+        inserted: bool = conn.execute(
+            "INSERT INTO deliveries (provider, dedupe_key, event, status, answer, received_at)"
+            " VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (provider, dedupe_key) DO NOTHING",
+            (delivery.provider, key or delivery.key, delivery.event, answer.status,
+             answer.body, time.time()),
+        ).rowcount == 1
+        return inserted
 
     def apply_effect(self, conn: sqlite3.Connection, delivery: Delivery) -> None:
         """The business effect of a delivery, inside the dedupe transaction.
