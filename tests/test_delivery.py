@@ -164,12 +164,32 @@ def test_tls_failure_hints_at_ca_bundle_and_insecure(client: DeliveryClient, tex
 
 
 @responses.activate
-def test_other_request_errors_become_garbage(client: DeliveryClient) -> None:
+def test_a_body_cut_short_is_a_closed_connection(client: DeliveryClient) -> None:
     responses.add(responses.POST, URL,
                   body=requests.exceptions.ChunkedEncodingError("bad chunk"))
     exchange = client.send(REQUEST)
+    assert exchange.error_kind == "closed"
+    assert one_line(exchange) == "connection closed in the middle of the answer"
+
+
+@responses.activate
+def test_other_request_errors_become_garbage(client: DeliveryClient) -> None:
+    responses.add(responses.POST, URL,
+                  body=requests.exceptions.ContentDecodingError("bad gzip"))
+    exchange = client.send(REQUEST)
     assert exchange.error_kind == "garbage"
-    assert one_line(exchange) == "bad answer (ChunkedEncodingError)"
+    assert one_line(exchange) == "bad answer (ContentDecodingError)"
+
+
+@responses.activate
+def test_an_answer_is_read_up_to_the_cap() -> None:
+    capped = DeliveryClient(timeout=5, max_answer=1000)
+    responses.add(responses.POST, URL, body=b"x" * 5000)
+    exchange = capped.send(REQUEST)
+    assert exchange.status == 200 and exchange.truncated
+    assert exchange.body == b"x" * 1000
+    kept = exchange.trimmed(10)
+    assert kept.body == b"x" * 10 and kept.truncated
 
 
 # -- real sockets on 127.0.0.1 --------------------------------------------------------------------

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import threading
 import time
 import uuid
 from collections.abc import Mapping
@@ -87,6 +89,8 @@ class DeliveryBuilder:
         self.hook_urls = dict(hook_urls or {})
         self.signing_urls = dict(signing_urls or {})
         self.forwarded = forwarded
+        self._signed_seconds: dict[bytes, int] = {}
+        self._seconds_lock = threading.Lock()
         self.scheme: Scheme = scheme_for(provider.signature,
                                          encoding=provider.transport.encoding)
 
@@ -163,7 +167,7 @@ class DeliveryBuilder:
             headers["Content-Type"] = self.provider.transport.content_type
         headers.update(extra_headers or {})
         request = WireRequest(self.method, target, headers, raw)
-        signed_at = int(time.time()) if now is None else now
+        signed_at = self._fresh_second(target, raw) if now is None else now
         signed = self.scheme.sign(
             request,
             self._secret if secret is None else secret,
@@ -171,6 +175,25 @@ class DeliveryBuilder:
             signing_url=signed_over,
         )
         return Delivery(event, signed, payload, key, signed_over, signed_at=signed_at)
+
+    def _fresh_second(self, url: str, body: bytes) -> int:
+        """Now, or a second before the last one these exact bytes were signed at.
+
+        A platform never signs the same bytes at the same second for two deliveries (each
+        event's body carries its own ids), so a receiver may rightly refuse a second delivery
+        id with a signature it has already seen as a replay. The suite sends one canonical
+        payload many times; a timestamped signature of it is made anew for each.
+        """
+        second = int(time.time())
+        if not self.scheme.timestamped:
+            return second
+        key = hashlib.sha256(url.encode("utf-8") + b"\0" + body).digest()
+        with self._seconds_lock:
+            last = self._signed_seconds.get(key)
+            if last is not None and last >= second:
+                second = last - 1
+            self._signed_seconds[key] = second
+        return second
 
     def retry(self, delivery: Delivery, *, now: int | None = None) -> Delivery:
         """The same delivery again, as the platform retries it: later, signed anew.

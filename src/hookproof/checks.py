@@ -8,7 +8,6 @@ Each check builds its deliveries, sends them through the :class:`Target`, and ei
 from __future__ import annotations
 
 import copy
-import json
 import re
 import time
 from collections.abc import Callable, Iterator, Sequence
@@ -16,9 +15,11 @@ from dataclasses import dataclass
 from typing import Any, Literal
 from urllib.parse import urlsplit, urlunsplit
 
+from hookproof import safejson
 from hookproof.builder import Delivery, with_default_port
 from hookproof.catalogue import Event, Provider
 from hookproof.delivery import Exchange
+from hookproof.errors import InputError
 from hookproof.examples import (
     Example,
     InvalidExample,
@@ -754,6 +755,14 @@ def check_answer(ctx: Context, exchange: Exchange) -> None:
                        "body" + (" (or a 4xx rejection)" if ctx.event.rejectable else ""),
                        got=ctx.got(exchange), exchanges=[exchange])
     body = exchange.body.strip()
+    if exchange.truncated:
+        raise ctx.fail("the hook's answer is longer than hookproof reads",
+                       expected=f"a JSON body per the contract (at most "
+                       f"{ctx.target.settings.max_answer} bytes are read)",
+                       got=f"HTTP {exchange.status} with a longer body (its start is shown)",
+                       exchanges=[exchange],
+                       hint="answer the small JSON object the contract describes; raise "
+                       "--hookproof-max-answer only if the platform takes such answers")
     changes_nothing_ok = ctx.event.empty_response_ok or _empty_answer_valid(ctx)
     if not body and not changes_nothing_ok:
         raise ctx.fail("the hook's answer is empty", expected="a JSON body per the contract",
@@ -777,8 +786,12 @@ def _empty_answer_valid(ctx: Context) -> bool:
 def _check_answer_body(ctx: Context, exchange: Exchange, body: bytes,
                        changes_nothing_ok: bool) -> None:
     try:
-        document = json.loads(body)
-    except ValueError:
+        document = safejson.loads(body, what="the answer")
+    except InputError as exc:
+        if "nested too deeply" in str(exc):
+            raise ctx.fail("the hook's answer is nested too deeply",
+                           expected="a JSON body per the contract", got=str(exc),
+                           exchanges=[exchange]) from None
         raise ctx.fail(
             "the hook's answer is not JSON", expected="a JSON body per the contract"
             + (" (or an empty body or {} to change nothing)" if changes_nothing_ok else ""),
@@ -834,8 +847,9 @@ def _same_answer(ctx: Context, exchanges: Sequence[Exchange]) -> None:
                            got=ctx.got(other), exchanges=[other])
         if ctx.event.response is not None and first.status_class() == "2xx":
             try:
-                same = json.loads(first.body or b"{}") == json.loads(other.body or b"{}")
-            except ValueError:
+                same = (safejson.loads(first.body or b"{}")
+                        == safejson.loads(other.body or b"{}"))
+            except InputError:
                 same = first.body == other.body
             if not same:
                 raise ctx.fail("a redelivery of a response-bearing hook got another answer",

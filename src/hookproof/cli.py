@@ -72,9 +72,42 @@ def _cmd_validate(args: argparse.Namespace) -> int:
     )
 
 
+MAX_COPIES = 1000
+"""Copies ``hookproof send --duplicate`` sends at most."""
+
+
+def _copies(text: str) -> int:
+    try:
+        count = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text[:20]!r} is not a whole number") from None
+    if count > MAX_COPIES:
+        raise argparse.ArgumentTypeError(f"at most {MAX_COPIES} copies, got {count}")
+    return count
+
+
+def _port(text: str) -> int:
+    try:
+        port = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text[:20]!r} is not a port number") from None
+    if not 0 <= port <= 65535:
+        raise argparse.ArgumentTypeError(f"{port} is not a port (0 to 65535)")
+    return port
+
+
+def _db_file(text: str) -> str:
+    if Path(text).is_dir():
+        raise argparse.ArgumentTypeError(f"{text} is a directory; give a file path")
+    return text
+
+
 def _secret(variable: str) -> str:
     import os
 
+    from hookproof.settings import check_env_name
+
+    check_env_name(variable)
     value = os.environ.get(variable, "")
     if not value:
         raise UsageError(f"--secret-env {variable}: the environment variable is "
@@ -235,8 +268,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("serve", help="run the reference receiver (all five providers)")
     p.add_argument("--host", default="127.0.0.1")
-    p.add_argument("--port", type=int, default=8000)
-    p.add_argument("--db", help="SQLite file of deliveries (default: a new temporary file)")
+    p.add_argument("--port", type=_port, default=8000)
+    p.add_argument("--db", type=_db_file,
+                   help="SQLite file of deliveries (default: a new temporary file)")
     p.add_argument("--public-url", help="base URL the platform calls, behind a proxy")
     p.add_argument("--log-level", default="info",
                    choices=["critical", "error", "warning", "info", "debug"])
@@ -309,7 +343,7 @@ def build_parser() -> argparse.ArgumentParser:
                       help="sign with a wrong secret (the receiver should answer 4xx)")
     mode.add_argument("--stale", action="store_true",
                       help="timestamp outside the replay window (timestamped providers only)")
-    mode.add_argument("--duplicate", type=int, metavar="N",
+    mode.add_argument("--duplicate", type=_copies, metavar="N",
                       help="send the same delivery N times, as platform retries")
     p.add_argument("--insecure", action="store_true",
                    help="do not verify the target's TLS certificate")
@@ -349,6 +383,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_UNUSABLE
     except BrokenPipeError:  # `hookproof validate ... | head`
         return EXIT_OK
+    except OSError as exc:  # a file or directory that cannot be written or read
+        where = f" {exc.filename}" if getattr(exc, "filename", None) else ""
+        print(f"hookproof: error:{where}: {exc.strerror or exc}", file=sys.stderr)
+        return EXIT_UNUSABLE
 
 
 if __name__ == "__main__":

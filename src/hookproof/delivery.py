@@ -7,6 +7,7 @@ traceback: it becomes an :class:`Exchange` whose ``error`` says what happened in
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import threading
 import time
 from collections.abc import Mapping, Sequence
@@ -34,6 +35,20 @@ class Exchange:
     error_kind: str | None = None
     """``unreachable`` | ``tls`` | ``timeout`` | ``redirect`` | ``garbage`` (not HTTP) |
     ``closed`` (closed or reset without an answer)."""
+    truncated: bool = False
+    """The answer was longer than the bytes read (``--hookproof-max-answer``): the rest was
+    discarded unread, and ``body`` holds the start of it."""
+
+    def trimmed(self, limit: int) -> Exchange:
+        """This exchange with both bodies cut to ``limit`` bytes (what is kept for reports:
+        a run holds a bounded prefix of every body, not every body)."""
+        if len(self.body) <= limit and len(self.request.body) <= limit:
+            return self
+        request = self.request
+        if len(request.body) > limit:
+            request = request.with_body(request.body[:limit])
+        return dataclasses.replace(self, request=request, body=self.body[:limit],
+                                   truncated=self.truncated or len(self.body) > limit)
 
     @property
     def answered(self) -> bool:
@@ -84,12 +99,24 @@ def _describe(exc: requests.RequestException) -> tuple[str, str]:
     return "garbage", f"bad answer ({exc.__class__.__name__})"
 
 
-class DeliveryClient:
-    """Sends :class:`WireRequest` s over one keep-alive session and times each exchange."""
+DEFAULT_MAX_ANSWER = 1024 * 1024
+"""Bytes of an answer read by default (``--hookproof-max-answer``); the rest is discarded."""
+_CHUNK = 64 * 1024
 
-    def __init__(self, *, timeout: float, verify: bool | str = True) -> None:
+
+class DeliveryClient:
+    """Sends :class:`WireRequest` s over one keep-alive session and times each exchange.
+
+    Every exchange is bounded whatever the target does: a total deadline (connect, headers and
+    body together; a per-read timeout would let a server trickling a byte a second hold it for
+    ever) and at most ``max_answer`` bytes of the answer read.
+    """
+
+    def __init__(self, *, timeout: float, verify: bool | str = True,
+                 max_answer: int = DEFAULT_MAX_ANSWER) -> None:
         self.timeout = timeout
         self.verify = verify
+        self.max_answer = max_answer
         self._session = self._new_session()
         self._lock = threading.Lock()
 
@@ -107,7 +134,38 @@ class DeliveryClient:
 
     def send(self, request: WireRequest, *, timeout: float | None = None,
              session: requests.Session | None = None) -> Exchange:
+        """The exchange, finished within ``timeout`` seconds in all (the default: the
+        client's): past it, the exchange is abandoned and reported as timed out."""
         limit = self.timeout if timeout is None else timeout
+        outcome: list[Exchange] = []
+        started = time.perf_counter()
+        worker = threading.Thread(target=lambda: outcome.append(
+            self._exchange(request, limit, session)), daemon=True, name="hookproof-exchange")
+        worker.start()
+        worker.join(limit)
+        if outcome:
+            return outcome[0]
+        # still connecting, trickling headers or an endless body: given up, its connection
+        # left to the abandoned thread (never reused), and a fresh one for the next delivery
+        self._forget_connections(session)
+        return Exchange(request, elapsed=time.perf_counter() - started,
+                        error=f"no complete answer within {limit:g} s", error_kind="timeout")
+
+    def _read(self, response: requests.Response) -> tuple[bytes, bool]:
+        """At most ``max_answer`` bytes of the body; whether there was more (discarded)."""
+        chunks: list[bytes] = []
+        size = 0
+        for chunk in response.iter_content(_CHUNK):
+            if size + len(chunk) > self.max_answer:
+                chunks.append(chunk[: self.max_answer - size])
+                response.close()  # the rest is never read: the connection goes with it
+                return b"".join(chunks), True
+            chunks.append(chunk)
+            size += len(chunk)
+        return b"".join(chunks), False
+
+    def _exchange(self, request: WireRequest, limit: float,
+                  session: requests.Session | None) -> Exchange:
         started = time.perf_counter()
         try:
             response = (session or self._session).request(
@@ -118,8 +176,9 @@ class DeliveryClient:
                 timeout=limit,
                 allow_redirects=False,
                 verify=self.verify,
+                stream=True,
             )
-            body = response.content
+            body, truncated = self._read(response)
         except requests.exceptions.Timeout:
             return Exchange(request, elapsed=time.perf_counter() - started,
                             error=f"no answer within {limit:g} s", error_kind="timeout")
@@ -128,6 +187,15 @@ class DeliveryClient:
             self._forget_connections(session)
             return Exchange(request, elapsed=time.perf_counter() - started, error=reason,
                             error_kind=kind)
+        except OSError as exc:  # e.g. a CA bundle that cannot be read
+            return Exchange(request, elapsed=time.perf_counter() - started,
+                            error=f"cannot connect ({exc.strerror or exc})",
+                            error_kind="unreachable")
+        except Exception as exc:  # anything http.client or urllib3 let through: one line
+            self._forget_connections(session)
+            return Exchange(request, elapsed=time.perf_counter() - started,
+                            error=f"bad answer ({exc.__class__.__name__})",
+                            error_kind="garbage")
         elapsed = time.perf_counter() - started
         if response.status_code >= 500:
             # A crashed receiver often closes its kept-alive connection without saying so;
@@ -135,12 +203,13 @@ class DeliveryClient:
             self._forget_connections(session)
         headers = {k: v for k, v in response.headers.items()}
         if 300 <= response.status_code < 400:
-            location = response.headers.get("Location", "?")
+            location = response.headers.get("Location", "?")[:200]
             return Exchange(request, response.status_code, headers, body, elapsed,
                             error=f"redirected ({response.status_code} to {location}); "
                             "platforms do not follow redirects: point at the final URL",
                             error_kind="redirect")
-        return Exchange(request, response.status_code, headers, body, elapsed)
+        return Exchange(request, response.status_code, headers, body, elapsed,
+                        truncated=truncated)
 
     def _forget_connections(self, session: requests.Session | None) -> None:
         for adapter in (session or self._session).adapters.values():

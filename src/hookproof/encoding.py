@@ -89,7 +89,6 @@ def decode_body(body: bytes, encoding: str) -> Any:
     """Parse a raw body of the provider's encoding; InputError when it cannot be parsed."""
     if encoding == "form":
         return decode_form(body)
-    try:
-        return json.loads(body)
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise InputError(f"not JSON ({exc})") from None
+    from hookproof import safejson
+
+    return safejson.loads(body, what="the body")

@@ -13,9 +13,12 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from hookproof.delivery import Exchange
+from hookproof.scrub import scrub, scrub_data
 
 Severity = Literal["required", "recommended"]
 HEAD = 600
+KEPT_BODY = 64 * 1024
+"""Bytes of each body a failure keeps (what the reports show is :data:`HEAD` of it)."""
 
 
 def _head(body: bytes, limit: int = HEAD) -> str:
@@ -39,7 +42,7 @@ def curl_line(exchange: Exchange, secret_env: str) -> str:
     if request.body:
         parts += ["--data-binary", request.body.decode("utf-8", "replace")]
     parts.append(request.url)
-    return " ".join(shlex.quote(p) for p in parts)
+    return scrub(" ".join(shlex.quote(p) for p in parts))
 
 
 def render_exchange(exchange: Exchange) -> list[str]:
@@ -56,7 +59,10 @@ def render_exchange(exchange: Exchange) -> list[str]:
             if key.lower() == name.lower():
                 lines.append(f"          {key}: {value}")
     lines.append(f"          body: {_head(exchange.body)}")
-    return lines
+    if exchange.truncated:
+        lines.append("          (the answer was longer: only its start was read, the rest "
+                     "discarded)")
+    return [scrub(line) for line in lines]
 
 
 @dataclass(frozen=True)
@@ -100,7 +106,8 @@ class CheckFailure(AssertionError):
         self.title = title
         self.expected = expected
         self.got = got
-        self.exchanges = tuple(exchanges)
+        # a bounded prefix of each body: a run keeps its failures until the end
+        self.exchanges = tuple(e.trimmed(KEPT_BODY) for e in exchanges)
         self.json_path = json_path
         self.schema_path = schema_path
         self.details = tuple(details)
@@ -112,6 +119,9 @@ class CheckFailure(AssertionError):
         """What a managed receiver printed from this delivery on (its stack trace)."""
         self.exit_status = exit_status
         super().__init__(self.render())
+
+    def __str__(self) -> str:
+        return self.render()
 
     def evolve(self, **changes: Any) -> CheckFailure:
         """A copy with some fields changed (e.g. another severity, a richer title)."""
@@ -150,6 +160,10 @@ class CheckFailure(AssertionError):
         return lines
 
     def render(self) -> str:
+        """The failure as text, with the signing secret hidden wherever it appears."""
+        return scrub(self._render())
+
+    def _render(self) -> str:
         where = f"{self.provider} {self.event}" if self.event else self.provider
         lines = [f"[{self.check}] {self.title} ({where}; {self.severity})"]
         lines.extend(self.finding_lines())
@@ -166,6 +180,12 @@ class CheckFailure(AssertionError):
         return "\n".join(lines)
 
     def as_dict(self) -> dict[str, object]:
+        """The failure as data for the reports, with the signing secret hidden."""
+        data = scrub_data(self._as_dict())
+        assert isinstance(data, dict)
+        return data
+
+    def _as_dict(self) -> dict[str, object]:
         exchange = self.exchanges[-1] if self.exchanges else None
         return {
             "check": self.check,

@@ -36,17 +36,21 @@ class Captured:
 
 def _load(path: Path) -> list[Any]:
     name = str(path)
+    from hookproof import safejson
+
     try:
-        text = path.read_text(encoding="utf-8-sig")
-    except FileNotFoundError:
-        raise InputError(f"{name}: no such file") from None
-    except (OSError, UnicodeDecodeError) as exc:
+        text = safejson.read_file(path, "").decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
         raise InputError(f"{name}: cannot read ({exc})") from None
     try:
         document = json.loads(text)
     except json.JSONDecodeError as exc:
         raise InputError(f"{name}:{exc.lineno}: not a HAR file (not JSON: {exc.msg})") from None
-    entries = document.get("log", {}).get("entries") if isinstance(document, Mapping) else None
+    except (RecursionError, ValueError):
+        raise InputError(f"{name}: not a usable HAR file (nested too deeply, or a number "
+                         "too long)") from None
+    log = document.get("log") if isinstance(document, Mapping) else None
+    entries = log.get("entries") if isinstance(log, Mapping) else None
     if not isinstance(entries, list):
         raise InputError(f"{name}: not a HAR file (no log.entries)")
     return entries

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from hookproof import safejson
 from hookproof.encoding import decode_form
 from hookproof.errors import InputError
 
@@ -43,14 +44,7 @@ def read_records(path: Path, encoding: str) -> Iterator[Record]:
     as a record with a ``problem`` so that the rest of an archive is still checked.
     """
     name = str(path)
-    try:
-        raw = path.read_bytes()
-    except FileNotFoundError:
-        raise InputError(f"{name}: no such file") from None
-    except IsADirectoryError:
-        raise InputError(f"{name}: is a directory, not a file") from None
-    except OSError as exc:
-        raise InputError(f"{name}: cannot read ({exc.strerror})") from None
+    raw = safejson.read_file(path, "")
     try:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError:
@@ -69,6 +63,15 @@ def read_records(path: Path, encoding: str) -> Iterator[Record]:
         payload = json.loads(text)
     except json.JSONDecodeError as exc:
         raise InputError(f"{name}:{exc.lineno}: not JSON ({exc.msg})") from None
+    except (RecursionError, ValueError):
+        payload = None
+    try:
+        payload = safejson.loads(text, what="the document") if payload is None else payload
+        if safejson.depth(payload) > safejson.MAX_DEPTH:
+            raise InputError(f"the document is nested too deeply (more than "
+                             f"{safejson.MAX_DEPTH} levels)")
+    except InputError as exc:
+        raise InputError(f"{name}: {exc}") from None
     yield Record(name, 1, payload, text=text)
 
 
@@ -78,6 +81,21 @@ def _jsonl(name: str, text: str) -> Iterator[Record]:
         if not line.strip():
             continue
         try:
-            yield Record(name, number, loads(line))
+            payload = loads(line)
         except json.JSONDecodeError as exc:
             yield Record(name, number, problem=f"not JSON ({exc.msg})")
+            continue
+        except (RecursionError, ValueError):
+            payload = _UNUSABLE
+        if payload is _UNUSABLE or safejson.depth(payload) > safejson.MAX_DEPTH:
+            try:
+                safejson.loads(line, what="the record")
+                problem = f"the record is nested too deeply (more than {safejson.MAX_DEPTH})"
+            except InputError as exc:
+                problem = str(exc)
+            yield Record(name, number, problem=problem)
+            continue
+        yield Record(name, number, payload)
+
+
+_UNUSABLE = object()

@@ -141,6 +141,17 @@ class ManagedReceiver:
             self._log.write(b"== hookproof: stopped\n")
             self._log.close()
             self._log = None
+            self._scrub_log()
+
+    def _scrub_log(self) -> None:
+        """The receiver may have printed the secret: the kept log never shows it."""
+        from hookproof.scrub import scrub
+
+        try:
+            text = self.log_path.read_text(encoding="utf-8", errors="replace")
+            self.log_path.write_text(scrub(text), encoding="utf-8")
+        except OSError:
+            pass
 
 
 class ReceiverLog:
@@ -178,7 +189,9 @@ class ReceiverLog:
                 text = handle.read().decode("utf-8", "replace")
         except OSError:
             return ""
-        return text[-OUTPUT_LIMIT:]
+        from hookproof.scrub import scrub
+
+        return scrub(text[-OUTPUT_LIMIT:])
 
     def wait_back(self) -> bool:
         """Wait (at most the target wait) until the receiver accepts connections again."""

@@ -100,10 +100,25 @@ class HookproofSession:
         self.baseline = load_baseline(self.resolve(settings.baseline)) if (
             settings.baseline and not settings.baseline_update) else frozenset()
         self.managed: Any = None
+        if not self.is_worker:
+            self._check_reports_dir()
         self.shown: dict[tuple[str, ...], Any] = {}
         """Cause -> [first report, its text, the other tests it covers] (terminal grouping)."""
         if settings.target_command:
             self._manage_receiver()
+
+    def _check_reports_dir(self) -> None:
+        """A report directory that cannot be written is a usage error now, not a traceback
+        after the run."""
+        directory = self.resolve(self.settings.reports_dir)
+        try:
+            directory.mkdir(parents=True, exist_ok=True)
+            probe = directory / ".hookproof-write-test"
+            probe.write_bytes(b"")
+            probe.unlink()
+        except OSError as exc:
+            raise HookproofError(f"--hookproof-reports {directory}: cannot write there "
+                                 f"({exc.strerror or exc})") from None
 
     @property
     def receiver_log(self) -> Path:
@@ -251,7 +266,9 @@ class HookproofSession:
             crash = getattr(report.longrepr, "reprcrash", None)
             record["reason"] = f"error: {getattr(crash, 'message', 'the check crashed')}"
         # results travel in report properties: under pytest-xdist the controller reads them
-        report.user_properties.append(("hookproof", json.dumps(record)))
+        from hookproof.scrub import scrub_data
+
+        report.user_properties.append(("hookproof", json.dumps(scrub_data(record))))
 
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
         for name, value in report.user_properties:
@@ -373,10 +390,12 @@ def load_baseline(path: Path) -> frozenset[str]:
     """The known failures recorded in a baseline file (none if it does not exist yet)."""
     if not path.is_file():
         return frozenset()
+    from hookproof import safejson
+
     try:
-        document = json.loads(path.read_text(encoding="utf-8"))
+        document = safejson.loads(path.read_bytes(), what="the baseline file")
         return frozenset(str(k) for k in document["known_failures"])
-    except (ValueError, KeyError, TypeError):
+    except (HookproofError, OSError, KeyError, TypeError):
         raise HookproofError(
             f"--hookproof-baseline {path}: not a hookproof baseline file "
             '({"known_failures": ["provider/event/check", ...]})'
@@ -444,6 +463,7 @@ class CheckRun:
     def run(self) -> None:
         from hookproof.checks import run
         from hookproof.failures import CheckFailure, NotApplicable, NotObserved
+        from hookproof.scrub import scrub
         from hookproof.target import TargetUnavailable
 
         __tracebackhide__ = True
@@ -460,10 +480,11 @@ class CheckRun:
         except CheckFailure as failure:
             self.item.stash[failure_key] = failure
             if case_key(self.case) in self.baseline or self.baseline_update:
-                pytest.xfail(f"baselined: {failure.title}")
+                pytest.xfail(scrub(f"baselined: {failure.title}"))
             if failure.severity == "recommended" and not self.strict:
-                pytest.xfail(f"recommended: {failure.title} (expected {failure.expected}, "
-                             f"got {failure.got}); fails with --hookproof-strict")
+                pytest.xfail(scrub(f"recommended: {failure.title} (expected "
+                                   f"{failure.expected}, got {failure.got}); fails with "
+                                   "--hookproof-strict"))
             raise
         finally:
             self.item.stash[latency_key] = [

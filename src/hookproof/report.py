@@ -207,7 +207,9 @@ def schema() -> Any:
 def write(report: Mapping[str, Any], directory: Path) -> dict[str, Path]:
     """Write conformance.json, .md and .html into ``directory``; return their paths."""
     from hookproof.render import render_html, render_markdown
+    from hookproof.scrub import scrub, scrub_data
 
+    report = scrub_data(dict(report))  # type: ignore[assignment]
     directory.mkdir(parents=True, exist_ok=True)
     paths = {
         "json": directory / "conformance.json",
@@ -216,9 +218,9 @@ def write(report: Mapping[str, Any], directory: Path) -> dict[str, Path]:
     }
     paths["json"].write_text(json.dumps(report, indent=2, ensure_ascii=False) + "\n",
                              encoding="utf-8")
-    markdown = render_markdown(report)
+    markdown = scrub(render_markdown(report))
     paths["md"].write_text(markdown, encoding="utf-8")
-    paths["html"].write_text(render_html(report), encoding="utf-8")
+    paths["html"].write_text(scrub(render_html(report)), encoding="utf-8")
     summary_file = os.environ.get("GITHUB_STEP_SUMMARY")
     if summary_file:
         with open(summary_file, "a", encoding="utf-8") as handle:

@@ -104,6 +104,26 @@ def _target(raw: Any, where: str) -> TargetSpec:
     )
 
 
+class _NoAliasLoader(yaml.SafeLoader):
+    """YAML without aliases: a config never needs ``*name``, and a few nested aliases
+    ("billion laughs") expand to more memory than any machine has."""
+
+    def compose_node(self, parent: Any, index: Any) -> Any:
+        if self.check_event(yaml.AliasEvent):
+            raise yaml.composer.ComposerError(None, None, "aliases (*name) are not supported",
+                                              None)
+        return super().compose_node(parent, index)
+
+
+def load_yaml(text: str) -> Any:
+    if len(text) > MAX_CONFIG_BYTES:
+        raise UsageError(f"the file is over {MAX_CONFIG_BYTES} bytes: not a hookproof config")
+    return yaml.load(text, Loader=_NoAliasLoader)  # a SafeLoader that refuses aliases
+
+
+MAX_CONFIG_BYTES = 1024 * 1024
+
+
 def load_config(path: Path | None, cwd: Path) -> tuple[list[TargetSpec], Path | None]:
     """Targets from ``path``, else from ./hookproof.yaml or ./pyproject.toml [tool.hookproof]."""
     candidates = [path] if path else [cwd / "hookproof.yaml", cwd / "pyproject.toml"]
@@ -121,7 +141,7 @@ def load_config(path: Path | None, cwd: Path) -> tuple[list[TargetSpec], Path | 
                         raise UsageError(f"{candidate}: no [tool.hookproof] table")
                     continue
             else:
-                section = yaml.safe_load(candidate.read_text(encoding="utf-8")) or {}
+                section = load_yaml(candidate.read_text(encoding="utf-8")) or {}
         except (tomllib.TOMLDecodeError, yaml.YAMLError, UnicodeDecodeError) as exc:
             reason = " ".join(str(exc).split())  # YAML errors span lines: keep one
             raise UsageError(f"{candidate}: cannot parse ({reason})") from None

@@ -22,7 +22,6 @@ never printed: the output is scrubbed of it before it is written.
 
 from __future__ import annotations
 
-import json
 import os
 import sys
 import time
@@ -32,6 +31,7 @@ from pathlib import Path
 from typing import Any, TextIO
 from urllib.parse import urlsplit
 
+from hookproof import safejson
 from hookproof.builder import Delivery
 from hookproof.catalogue import Event, Provider, load_catalogue
 from hookproof.checks import WRONG_SECRET
@@ -132,22 +132,19 @@ def _example(provider: Provider, event: Event, name: str | None) -> Example:
 
 
 def _user_payload(provider: Provider, path: Path) -> Any:
-    try:
-        raw = path.read_bytes()
-    except OSError as exc:
-        raise InputError(f"--data {path}: cannot read ({exc.strerror or exc})") from None
+    raw = safejson.read_file(path, "--data")
     if not raw.strip():
         raise InputError(f"--data {path}: the file is empty")
     document: Any = None
     json_error: str | None = None
     try:
-        document = json.loads(raw)
-    except (ValueError, UnicodeDecodeError) as exc:
+        document = safejson.loads(raw, what="the payload")
+    except InputError as exc:
         json_error = str(exc)
     parsed_json = json_error is None
     if provider.transport.encoding == "json":
         if not parsed_json:
-            raise InputError(f"--data {path}: not JSON ({json_error})")
+            raise InputError(f"--data {path}: {json_error}")
         return document
     if parsed_json:
         if not isinstance(document, Mapping):
@@ -168,6 +165,9 @@ def _payload(provider: Provider, event: Event, options: SendOptions) -> Payload:
 
 
 def _secret(options: SendOptions, environ: Mapping[str, str]) -> str:
+    from hookproof.settings import check_env_name
+
+    check_env_name(options.secret_env)
     value = environ.get(options.secret_env, "")
     if value:
         return value

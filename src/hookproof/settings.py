@@ -6,6 +6,7 @@ A bad value raises :class:`UsageError` naming where it came from, e.g.
 
 from __future__ import annotations
 
+import math
 import os
 import re
 from collections.abc import Callable, Mapping, Sequence
@@ -29,6 +30,8 @@ class Option:
     kind: str = "string"  # string | bool | list | float | int
     metavar: str | None = None
     choices: tuple[str, ...] = ()
+    maximum: float | None = None
+    """The largest value accepted (numbers): what a run can afford, whatever is asked."""
 
 
 OPTIONS: tuple[Option, ...] = (
@@ -54,7 +57,7 @@ OPTIONS: tuple[Option, ...] = (
     Option("target_wait", "--target-wait", "hookproof_target_wait", "HOOKPROOF_TARGET_WAIT",
            "seconds to wait for a receiver that stopped answering to come back before its "
            "remaining checks are recorded as not run (default: 10)", default=10.0,
-           kind="float", metavar="SECONDS"),
+           kind="float", metavar="SECONDS", maximum=600),
     Option("target_command", "--target-command", "hookproof_target_command",
            "HOOKPROOF_TARGET_COMMAND", "start the receiver with this command, capture its "
            "output, restart it when a delivery crashes it, stop it at the end",
@@ -67,12 +70,12 @@ OPTIONS: tuple[Option, ...] = (
     Option("target_restarts", "--target-restarts", "hookproof_target_restarts",
            "HOOKPROOF_TARGET_RESTARTS", "with --target-command: restarts after crashes before "
            "the remaining checks are not run (default: 5)", default=5, kind="int",
-           metavar="N"),
+           metavar="N", maximum=1000),
     Option("effects_url", "--effects-url", "hookproof_effects_url", "HOOKPROOF_EFFECTS_URL",
            "effects probe: GET URL?key=<dedupe key> answering {\"count\": n}", metavar="URL"),
     Option("effects_wait", "--effects-wait", "hookproof_effects_wait", "HOOKPROOF_EFFECTS_WAIT",
            "seconds the effects probe is polled for a delivery processed asynchronously "
-           "(default: 2)", default=2.0, kind="float", metavar="SECONDS"),
+           "(default: 2)", default=2.0, kind="float", metavar="SECONDS", maximum=600),
     Option("events", "--events", "hookproof_events", "HOOKPROOF_EVENTS",
            "only these events (comma-separated)", kind="list", metavar="E1,E2"),
     Option("strict", "--hookproof-strict", "hookproof_strict", "HOOKPROOF_STRICT",
@@ -90,7 +93,7 @@ OPTIONS: tuple[Option, ...] = (
            "do not verify the target's TLS certificate", default=False, kind="bool"),
     Option("budget", "--hookproof-budget", "hookproof_budget", "HOOKPROOF_BUDGET",
            "answer-time budget in seconds, tighter than the platform's (default: the "
-           "platform's own)", kind="float", metavar="SECONDS"),
+           "platform's own)", kind="float", metavar="SECONDS", maximum=3600),
     Option("reports_dir", "--hookproof-reports", "hookproof_reports", "HOOKPROOF_REPORTS",
            "where conformance.json/.md/.html are written (relative to where pytest was "
            "invoked)", default="reports", metavar="DIR"),
@@ -105,13 +108,19 @@ OPTIONS: tuple[Option, ...] = (
     Option("concurrency", "--hookproof-concurrency", "hookproof_concurrency",
            "HOOKPROOF_CONCURRENCY", "how many copies of a delivery "
            "idempotency.concurrent_duplicates sends at once", default=5, kind="int",
-           metavar="N"),
+           metavar="N", maximum=100),
     Option("seed", "--hookproof-seed", "hookproof_seed", "HOOKPROOF_SEED",
            "seed of the generated (fuzz) payloads; a run with the same seed sends the same "
-           "payloads (default: 0, fixed)", default=0, kind="int", metavar="N"),
+           "payloads (default: 0, fixed)", default=0, kind="int", metavar="N",
+           maximum=2**32 - 1),
+    Option("max_answer", "--hookproof-max-answer", "hookproof_max_answer",
+           "HOOKPROOF_MAX_ANSWER", "bytes of an answer read; the rest is discarded and the "
+           "finding says so (default: 1048576)", default=1024 * 1024, kind="int",
+           metavar="BYTES", maximum=64 * 1024 * 1024),
     Option("fuzz_examples", "--fuzz-examples", "hookproof_fuzz_examples",
            "HOOKPROOF_FUZZ_EXAMPLES", "generated payloads per event for each fuzz check "
-           "(default: 8; 0 turns fuzzing off)", default=8, kind="int", metavar="N"),
+           "(default: 8; 0 turns fuzzing off)", default=8, kind="int", metavar="N",
+           maximum=10_000),
 )
 
 DERIVED_FIELDS = ("signing_urls",)
@@ -151,6 +160,7 @@ class Settings:
     baseline_update: bool = False
     concurrency: int = 5
     seed: int = 0
+    max_answer: int = 1024 * 1024
     fuzz_examples: int = 8
 
     @property
@@ -195,13 +205,18 @@ def _parse(option: Option, raw: Any, origin: str) -> Any:
                 items.extend(p.strip() for p in text.split(separator))
         return tuple(i for i in items if i)
     if option.kind in ("float", "int"):
+        shown = str(raw)[:40]
         try:
-            number = float(raw) if option.kind == "float" else int(raw)
+            number = float(raw) if option.kind == "float" else int(str(raw).strip())
         except (TypeError, ValueError):
             kind = "a number" if option.kind == "float" else "a whole number"
-            raise UsageError(f"{where}: {raw!r} is not {kind}") from None
+            raise UsageError(f"{where}: {shown!r} is not {kind}") from None
+        if not math.isfinite(number):
+            raise UsageError(f"{where}: {shown!r} is not a finite number")
         if number < 0 or (number == 0 and option.dest not in _ZERO_ALLOWED):
-            raise UsageError(f"{where}: must be greater than 0, got {raw!r}")
+            raise UsageError(f"{where}: must be greater than 0, got {shown!r}")
+        if option.maximum is not None and number > option.maximum:
+            raise UsageError(f"{where}: at most {option.maximum:g}, got {shown!r}")
         return number
     text = str(raw).strip()
     if option.choices:
@@ -275,6 +290,12 @@ def resolve_settings(
                                     "expect").items()
     }
     values["events"] = tuple(values["events"] or ())
+    # a pasted secret must not be echoed back: say what is wrong, never what was given
+    check_env_name(values["secret_env"],
+                   f"--secret-env (from {origins.get('secret_env', 'default')})")
+    if values["ca_bundle"] and not os.path.isfile(values["ca_bundle"]):
+        raise UsageError(f"--ca-bundle (from {origins.get('ca_bundle', '?')}): "
+                         f"{values['ca_bundle']!r} is not a readable file")
     if values["baseline_update"] and not values["baseline"]:
         raise UsageError("--hookproof-baseline-update needs --hookproof-baseline PATH")
     if values["target_url"] and not values["provider"]:
@@ -282,7 +303,17 @@ def resolve_settings(
     return Settings(**values)
 
 
+_ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,127}$")
 _GROUP_URL = re.compile(r"^([A-Za-z][A-Za-z0-9_-]*)=(https?://.*)$")
+
+
+def check_env_name(name: str, where: str = "--secret-env") -> str:
+    """``name`` if it can be an environment variable's name; a pasted value is refused
+    without being echoed."""
+    if not _ENV_NAME.match(name):
+        raise UsageError(f"{where}: takes the name of an environment variable (letters, "
+                         "digits and _), not its value; the value given is not shown")
+    return name
 
 
 def _signing_urls(items: Sequence[str], origin: str) -> tuple[str | None, dict[str, str]]:

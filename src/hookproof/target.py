@@ -11,9 +11,11 @@ from urllib.parse import urlsplit
 
 import requests
 
+from hookproof import safejson
 from hookproof.builder import Delivery, DeliveryBuilder
 from hookproof.catalogue import Event, Provider
 from hookproof.delivery import DeliveryClient, Exchange
+from hookproof.errors import HookproofError
 from hookproof.settings import Settings
 from hookproof.validation import ValidationEngine
 
@@ -29,6 +31,10 @@ PROXY_DOWN_STATUSES = (502, 503, 504)
 """What a proxy answers for a dead backend: never graded as the receiver's own answer."""
 DEFAULT_TARGET_WAIT = 10.0
 PROBE_INTERVAL = 0.2
+KEPT_EXCHANGE_BODY = 2048
+"""Bytes of each body the run keeps of an exchange once its check has judged it."""
+PROBE_ANSWER_LIMIT = 64 * 1024
+"""Bytes of an effects probe's answer read: {"count": n} is a few bytes."""
 
 
 class TargetUnavailable(Exception):
@@ -99,11 +105,20 @@ class EffectsProbe:
         if self.url is None:
             return None
         try:
-            response = requests.get(self.url, params={"key": key}, timeout=10, verify=self.verify)
+            response = requests.get(self.url, params={"key": key}, timeout=10, verify=self.verify,
+                                    stream=True)
             response.raise_for_status()
-            document: Any = response.json()
-            return int(document["count"])
-        except (requests.RequestException, ValueError, KeyError, TypeError) as exc:
+            raw = response.raw.read(PROBE_ANSWER_LIMIT + 1, decode_content=True)
+            response.close()
+            if len(raw) > PROBE_ANSWER_LIMIT:
+                raise ValueError(f"its answer is over {PROBE_ANSWER_LIMIT} bytes")
+            document: Any = safejson.loads(raw, what="its answer")
+            count = document["count"]
+            if isinstance(count, bool) or not isinstance(count, int) or not 0 <= count < 10**9:
+                raise ValueError(f"count {str(count)[:20]!r} is not a count")
+            return count
+        except (requests.RequestException, HookproofError, ValueError, KeyError,
+                TypeError) as exc:
             raise TargetUnavailable(
                 f"the effects probe {self.url} did not answer {{\"count\": n}} ({exc})"
             ) from None
@@ -325,7 +340,8 @@ class Target:
 
     def _note(self, check: str, event: str, exchange: Exchange) -> None:
         with self._lock:
-            self.exchanges.append((check, event, exchange))
+            # kept for latency and reports: a bounded prefix, whatever the target answered
+            self.exchanges.append((check, event, exchange.trimmed(KEPT_EXCHANGE_BODY)))
             if self.record_path:
                 self._record(check, exchange)
 
@@ -372,6 +388,9 @@ def request_event(delivery: Delivery | Exchange) -> str:
 
 def make_target(provider: Provider, settings: Settings, *, secret: str, engine: ValidationEngine,
                 effects_hook: EffectsHook | None = None) -> Target:
+    from hookproof.scrub import register
+
+    register(secret)  # from here on, nothing hookproof writes shows it
     verify: bool | str = False if settings.insecure else (settings.ca_bundle or True)
     assert settings.target_url is not None
     builder = DeliveryBuilder(
@@ -384,7 +403,8 @@ def make_target(provider: Provider, settings: Settings, *, secret: str, engine: 
         signing_urls=settings.signing_urls,
         forwarded=not settings.no_forwarded,
     )
-    client = DeliveryClient(timeout=provider.timeout_budget + GRACE_SECONDS, verify=verify)
+    client = DeliveryClient(timeout=provider.timeout_budget + GRACE_SECONDS, verify=verify,
+                            max_answer=settings.max_answer)
     effects = EffectsProbe(url=settings.effects_url, hook=effects_hook, verify=verify)
     import os
 

@@ -75,6 +75,10 @@ def hooks_of(provider: Provider) -> dict[str, Hook]:
     return hooks
 
 
+MAX_SIGNATURE_HEADER = 1024
+"""Characters of a signature or timestamp header the receiver reads at most."""
+
+
 def error(status: int, message: str, findings: Sequence[Finding] = ()) -> Answer:
     document: dict[str, Any] = {"error": message}
     if findings:
@@ -112,6 +116,12 @@ class Pipeline:
         if secret is None:
             return error(500, "no signing secret configured")
 
+        signed = {str(provider.signature.get(k, "")).lower()
+                  for k in ("header", "timestamp_header")} - {""}
+        too_long = [name for name, value in request.headers.items()
+                    if name.lower() in signed and len(value) > MAX_SIGNATURE_HEADER]
+        if too_long:  # before any other work: nothing parses a hostile header
+            return error(400, f"{too_long[0]} is over {MAX_SIGNATURE_HEADER} characters")
         verdict = self.verifier(provider, request, secret, now=int(self.clock()))
         if not verdict.ok:
             status = 400 if verdict.reason == "missing" else 403
@@ -145,4 +155,6 @@ class Pipeline:
 
         answer = self.answerer(provider, event, payload)
         signature = header(request, str(provider.signature.get("header", "")))
-        return self.store.record(Delivery(provider.id, key, event.name, signature), answer)
+        window = provider.replay_window.seconds if provider.replay_window else None
+        return self.store.record(Delivery(provider.id, key, event.name, signature, window),
+                                 answer)

@@ -28,6 +28,8 @@ from typing import Protocol
 from hookproof.receiver.answers import Answer
 
 BUSY_TIMEOUT_MS = 10_000
+REPLAYED = Answer(409, b'{"error":"replayed: this signature came with another delivery id"}')
+"""The answer to a replay: refused, and not processed."""
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS deliveries (
@@ -47,6 +49,13 @@ CREATE TABLE IF NOT EXISTS effects (
     applied_at  REAL    NOT NULL
 );
 CREATE INDEX IF NOT EXISTS effects_by_key ON effects (provider, dedupe_key);
+CREATE TABLE IF NOT EXISTS signatures (
+    provider    TEXT    NOT NULL,
+    signature   TEXT    NOT NULL,
+    dedupe_key  TEXT    NOT NULL,
+    seen_at     REAL    NOT NULL,
+    UNIQUE (provider, signature)
+);
 """
 
 
@@ -59,6 +68,9 @@ class Delivery:
     event: str
     signature: str | None = None
     """The signature header as received (the key is the platform's delivery id)."""
+    replay_window: int | None = None
+    """Seconds a timestamped signature stays valid: inside them, the same signature with
+    another delivery id is a replay (the dedupe header is not signed by every scheme)."""
 
 
 class Store(Protocol):
@@ -101,6 +113,9 @@ class SqliteStore:
         with self.connect() as conn:
             conn.execute("BEGIN IMMEDIATE")
             try:
+                if self.replayed(conn, delivery):
+                    conn.execute("COMMIT")
+                    return REPLAYED
                 inserted = self.claim(conn, delivery, answer)
                 if inserted:
                     self.apply_effect(conn, delivery)
@@ -117,6 +132,22 @@ class SqliteStore:
                 conn.execute("ROLLBACK")
                 raise
         return stored
+
+    def replayed(self, conn: sqlite3.Connection, delivery: Delivery) -> bool:
+        """Whether ``delivery`` reuses, inside the replay window, a signature already seen
+        with another delivery id (a captured request sent again with a fresh id)."""
+        if not delivery.replay_window or not delivery.signature:
+            return False
+        now = time.time()
+        conn.execute("DELETE FROM signatures WHERE seen_at < ?", (now - delivery.replay_window,))
+        conn.execute(
+            "INSERT INTO signatures (provider, signature, dedupe_key, seen_at)"
+            " VALUES (?, ?, ?, ?) ON CONFLICT (provider, signature) DO NOTHING",
+            (delivery.provider, delivery.signature, delivery.key, now))
+        (first_key,) = conn.execute(
+            "SELECT dedupe_key FROM signatures WHERE provider = ? AND signature = ?",
+            (delivery.provider, delivery.signature)).fetchone()
+        return str(first_key) != delivery.key
 
     def claim(self, conn: sqlite3.Connection, delivery: Delivery, answer: Answer, *,
               key: str | None = None) -> bool:
