@@ -9,6 +9,7 @@ JSON nested 100,000 deep. The real suite runs against each in a subprocess, as a
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import socket
@@ -93,17 +94,13 @@ class HostileServer:
         except (OSError, ssl.SSLError, ValueError):
             pass
         finally:
-            try:
+            with contextlib.suppress(OSError):
                 conn.close()
-            except OSError:
-                pass
 
     def close(self) -> None:
         self.closed.set()
-        try:
+        with contextlib.suppress(OSError):
             self.sock.close()
-        except OSError:
-            pass
 
 
 def answer(status: str, body: bytes = b"", content_type: str = "application/json",
@@ -282,7 +279,7 @@ def test_slow_or_endless_answers_end_in_bounded_time(server: Callable[..., Hosti
 def test_http_1_0_is_an_ordinary_answer(server: Callable[..., HostileServer],
                                         tmp_path: Path) -> None:
     hostile = server(answer("200 OK", b"{}", version="HTTP/1.0"))
-    code, output, report = run(tmp_path, hostile.url(), "varda", "message.created")
+    code, _output, report = run(tmp_path, hostile.url(), "varda", "message.created")
     assert code == 1  # it accepts forgeries, as a 200 to everything does
     assert "not_run" not in outcomes(report)
     assert {"signature.valid_accepted", "payload.minimal_accepted"} <= {
@@ -296,7 +293,7 @@ def test_http_1_0_is_an_ordinary_answer(server: Callable[..., HostileServer],
 def test_one_answer_to_everything_is_graded(server: Callable[..., HostileServer], tmp_path: Path,
                                             status: str, failing: str) -> None:
     hostile = server(answer(status, b'{"ok": true}'))
-    code, output, report = run(tmp_path, hostile.url(), "varda", "message.created")
+    code, _output, report = run(tmp_path, hostile.url(), "varda", "message.created")
     assert code == 1
     assert failing in {f["check"] for f in target(report)["failures"]}
     assert "not_run" not in outcomes(report)
@@ -305,7 +302,7 @@ def test_one_answer_to_everything_is_graded(server: Callable[..., HostileServer]
 def test_a_50_mb_answer_is_read_up_to_the_cap(server: Callable[..., HostileServer],
                                               tmp_path: Path) -> None:
     hostile = server(huge(50 * 1024 * 1024))
-    code, output, report = run(tmp_path, hostile.url(), "varda", "message.created")
+    code, _output, report = run(tmp_path, hostile.url(), "varda", "message.created")
     failures = target(report)["failures"]
     assert "not_run" not in outcomes(report)
     assert failures and all(len(f["response"]["body_head"] or "") < 2000 for f in failures)
@@ -345,7 +342,7 @@ def test_self_signed_tls(server: Callable[..., HostileServer], tmp_path: Path,
         assert "--ca-bundle" in done.stderr and "not a readable file" in done.stderr
         assert "Traceback" not in done.stdout + done.stderr
         return
-    code, output, report = run(tmp_path, hostile.url(), "varda", "message.created", *extra)
+    code, _output, report = run(tmp_path, hostile.url(), "varda", "message.created", *extra)
     if how == "verify":
         assert code == 2
         assert "TLS failure" in target(report)["unavailable"][0]
@@ -370,7 +367,7 @@ def test_self_signed_tls(server: Callable[..., HostileServer], tmp_path: Path,
 def test_hostile_prehook_answers(server: Callable[..., HostileServer], tmp_path: Path,
                                  body: bytes, kind: str, title: str) -> None:
     hostile = server(answer("200 OK", body, content_type=kind))
-    code, output, report = run(tmp_path, hostile.url("/hooks"), "twilio-conversations",
+    _code, _output, report = run(tmp_path, hostile.url("/hooks"), "twilio-conversations",
                                "onMessageAdd", "-k", "prehook_shape")
     (failure,) = [f for f in target(report)["failures"]
                   if f["check"] == "response.prehook_shape"]
