@@ -154,7 +154,7 @@ def test_slow_target(pytester: pytest.Pytester) -> None:
         server.shutdown()
         server.server_close()
     stop_line(result, f"target {url} failed 3 deliveries in a row",
-              f"no answer within {CLIENT_TIMEOUT:g} s", "not run", code=1)
+              f"no complete answer within {CLIENT_TIMEOUT:g} s", "not run", code=1)
     assert_stopped_early(result, graded=3)
     assert took < 20
 

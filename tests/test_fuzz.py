@@ -41,8 +41,9 @@ def run_suite(base: str, provider: str, tmp: Path, *extra: str) -> tuple[int, di
 
 
 def _config(tmp_path: Path) -> ReceiverConfig:
-    return ReceiverConfig(db=tmp_path / "receiver.sqlite3", secrets=dict.fromkeys(PROVIDERS,
-                                                                                 SECRET))
+    # one receiver for many runs: see ReceiverConfig.replay_protection
+    return ReceiverConfig(db=tmp_path / "receiver.sqlite3",
+                          secrets=dict.fromkeys(PROVIDERS, SECRET), replay_protection=False)
 
 
 @pytest.fixture(scope="module")

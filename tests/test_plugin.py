@@ -41,7 +41,8 @@ def clean_environment(monkeypatch: pytest.MonkeyPatch) -> None:
 @pytest.fixture(scope="module")
 def receiver() -> Iterator[str]:
     """The reference receiver (varda only) on 127.0.0.1; yields the varda endpoint URL."""
-    config = ReceiverConfig(secrets={"varda": SECRET}, providers=("varda",))
+    config = ReceiverConfig(secrets={"varda": SECRET}, providers=("varda",),
+                            replay_protection=False)  # many runs, one receiver
     with BackgroundServer(create_app(config)) as server:
         yield f"{server.url}/varda"
 

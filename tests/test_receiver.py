@@ -138,6 +138,9 @@ def with_extra_field(provider: Provider, file_body: bytes) -> bytes:
 
 
 def config_for(tmp: Path, **changes: Any) -> ReceiverConfig:
+    # these tests send one example many times under fresh ids: see replay_protection (the
+    # replay test uses a receiver of its own with it on)
+    changes.setdefault("replay_protection", False)
     return ReceiverConfig(db=tmp / "receiver.sqlite3", secrets=SECRETS, environ={}, **changes)
 
 
@@ -550,3 +553,55 @@ def test_a_variant_with_one_part_swapped(tmp_path: Path) -> None:
             assert effects(url, provider, key) == duplicate_effects
         finally:
             stop()
+
+
+@pytest.fixture
+def protected(tmp_path: Path) -> Iterator[str]:
+    """A reference receiver with its default replay protection."""
+    url, stop = run_in_thread(create_app(config_for(tmp_path, replay_protection=True)))
+    yield url
+    stop()
+
+
+def test_a_replay_with_a_fresh_delivery_id_is_refused_and_not_processed(protected: str) -> None:
+    """Varda does not sign X-Varda-Delivery: a captured request sent again inside the replay
+    window with a fresh id carries a signature already seen with another id, and is refused."""
+    base = protected
+    varda = CATALOGUE.provider("varda")
+    event, body = first_valid(varda, "message.created")
+    first, answer = deliver(base, varda, body, event)
+    assert answer.status_code == 200, answer.text
+    replay = first.with_headers({varda.dedupe_header: str(uuid.uuid4())})
+    refused = send(replay)
+    assert refused.status_code == 409, refused.text
+    assert "replayed" in refused.json()["error"]
+    assert effects(base, varda, first.headers[varda.dedupe_header]) == 1
+    assert effects(base, varda, replay.headers[varda.dedupe_header]) == 0
+    # a genuine redelivery (same id) is still a duplicate, answered as the first was
+    again = send(first)
+    assert again.status_code == 200
+    assert effects(base, varda, first.headers[varda.dedupe_header]) == 1
+
+
+def test_operator_signs_its_delivery_id_so_a_fresh_one_breaks_the_signature(base: str) -> None:
+    operator = CATALOGUE.provider("operator")
+    event, body = first_valid(operator, "conversation.ended")
+    first, answer = deliver(base, operator, body, event)
+    assert answer.status_code == 200, answer.text
+    replay = first.with_headers({operator.dedupe_header: str(uuid.uuid4())})
+    assert send(replay).status_code == 403
+
+
+@pytest.mark.parametrize("provider_id", ["varda", "operator"])
+def test_hostile_signature_and_timestamp_headers_get_a_4xx(base: str, provider_id: str) -> None:
+    provider = CATALOGUE.provider(provider_id)
+    event, body = first_valid(provider)
+    request = sign(provider, base + path_of(provider, event), body)
+    name = provider.signature["header"]
+    stamp = provider.signature.get("timestamp_header")
+    hostile = [{name: "t=" + "9" * 5000 + ",v1=00"}, {name: "x" * 5000}, {name: ""}]
+    if stamp:
+        hostile += [{stamp: "9" * 5000}, {stamp: "-1"}]
+    for headers in hostile:
+        answer = send(request.with_headers(headers))
+        assert 400 <= answer.status_code < 500, (headers.keys(), answer.status_code)

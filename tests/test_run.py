@@ -33,7 +33,8 @@ PROVIDERS = sorted(load_catalogue().providers)
 
 @pytest.fixture(scope="module")
 def receiver() -> Iterator[str]:
-    config = ReceiverConfig(secrets={p: SECRET for p in PROVIDERS}, environ={})
+    config = ReceiverConfig(secrets={p: SECRET for p in PROVIDERS}, environ={},
+                            replay_protection=False)  # many runs, one receiver
     with BackgroundServer(create_app(config)) as server:
         yield server.url
 

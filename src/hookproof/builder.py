@@ -89,7 +89,7 @@ class DeliveryBuilder:
         self.hook_urls = dict(hook_urls or {})
         self.signing_urls = dict(signing_urls or {})
         self.forwarded = forwarded
-        self._signed_seconds: dict[bytes, int] = {}
+        self._signed_seconds: dict[bytes, set[int]] = {}
         self._seconds_lock = threading.Lock()
         self.scheme: Scheme = scheme_for(provider.signature,
                                          encoding=provider.transport.encoding)
@@ -144,8 +144,13 @@ class DeliveryBuilder:
         url: str | None = None,
         extra_headers: Mapping[str, str] | None = None,
         event_header: str | None = None,
+        now_at_most: int | None = None,
     ) -> Delivery:
-        """A signed delivery of ``payload`` (or of the exact ``body`` bytes)."""
+        """A signed delivery of ``payload`` (or of the exact ``body`` bytes).
+
+        Signed at ``now`` exactly when given (a stale or future timestamp), else at the latest
+        second (no later than ``now_at_most``) these bytes were not yet signed at.
+        """
         key = dedupe_key or str(uuid.uuid4())
         target = url or self.url_for(event)
         signed_over = signing_url or self.signing_url_for(event)
@@ -167,7 +172,7 @@ class DeliveryBuilder:
             headers["Content-Type"] = self.provider.transport.content_type
         headers.update(extra_headers or {})
         request = WireRequest(self.method, target, headers, raw)
-        signed_at = self._fresh_second(target, raw) if now is None else now
+        signed_at = self._second(target, raw, now, now_at_most)
         signed = self.scheme.sign(
             request,
             self._secret if secret is None else secret,
@@ -176,23 +181,26 @@ class DeliveryBuilder:
         )
         return Delivery(event, signed, payload, key, signed_over, signed_at=signed_at)
 
-    def _fresh_second(self, url: str, body: bytes) -> int:
-        """Now, or a second before the last one these exact bytes were signed at.
+    def _second(self, url: str, body: bytes, now: int | None, at_most: int | None) -> int:
+        """The second to sign at: ``now`` if given, else the latest second no later than
+        ``at_most`` (default: now) at which these exact bytes were not signed yet.
 
         A platform never signs the same bytes at the same second for two deliveries (each
-        event's body carries its own ids), so a receiver may rightly refuse a second delivery
-        id with a signature it has already seen as a replay. The suite sends one canonical
-        payload many times; a timestamped signature of it is made anew for each.
+        event's body carries its own ids), so a receiver may rightly refuse a signature it has
+        already seen with another delivery id as a replay. The suite sends one canonical
+        payload many times: each timestamped signature of it is made at a second of its own.
         """
-        second = int(time.time())
         if not self.scheme.timestamped:
-            return second
+            return int(time.time()) if now is None else now
         key = hashlib.sha256(url.encode("utf-8") + b"\0" + body).digest()
         with self._seconds_lock:
-            last = self._signed_seconds.get(key)
-            if last is not None and last >= second:
-                second = last - 1
-            self._signed_seconds[key] = second
+            used = self._signed_seconds.setdefault(key, set())
+            second = now
+            if second is None:
+                second = int(time.time()) if at_most is None else at_most
+                while second in used:
+                    second -= 1
+            used.add(second)
         return second
 
     def retry(self, delivery: Delivery, *, now: int | None = None) -> Delivery:

@@ -897,7 +897,7 @@ def sequential_duplicate(ctx: Context) -> None:
     """The same delivery twice (re-signed as a real retry is) is processed once."""
     # the first attempt was signed a little earlier: the retry carries a later timestamp and
     # a new signature (and the next RetryCount where the platform sends one), as real ones do
-    first = ctx.deliver(now=int(time.time()) - RETRY_AFTER_SECONDS)
+    first = ctx.deliver(now_at_most=int(time.time()) - RETRY_AFTER_SECONDS)
     retry = ctx.builder.retry(first)
     exchanges = [ctx.send(first), ctx.send(retry)]
     for exchange in exchanges:

@@ -86,6 +86,12 @@ class ReceiverConfig:
     max_body_bytes: int = 1024 * 1024
     """Larger bodies are refused with 413 before anything else is done with them."""
 
+    replay_protection: bool = True
+    """Timestamped schemes: a signature seen inside the replay window with another delivery id
+    is a replay, refused (409) and not processed. Off only where independent runs send the
+    same bytes to one receiver within a second or two (the project's shared test receivers);
+    a platform never signs the same bytes twice for two deliveries."""
+
     # The parts. Each is small and replaceable on its own.
     verifier: Verifier = field(default_factory=SignatureVerifier)
     validator: Validator = field(default_factory=ContractValidator)

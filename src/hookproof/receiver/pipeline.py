@@ -155,6 +155,7 @@ class Pipeline:
 
         answer = self.answerer(provider, event, payload)
         signature = header(request, str(provider.signature.get("header", "")))
-        window = provider.replay_window.seconds if provider.replay_window else None
+        window = (provider.replay_window.seconds
+                  if provider.replay_window and self.config.replay_protection else None)
         return self.store.record(Delivery(provider.id, key, event.name, signature, window),
                                  answer)
