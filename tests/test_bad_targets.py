@@ -189,3 +189,17 @@ def test_unresolvable_host(pytester: pytest.Pytester) -> None:
     result = run_suite(pytester, "http://hookproof-no-such-host.invalid/varda")
     stop_line(result, "cannot be tested", "host name does not resolve")
     assert_stopped_early(result)
+
+
+def test_target_down_under_xdist(pytester: pytest.Pytester) -> None:
+    """Under -n 2 the reason survives to the report (no "worker crashed"), exit 2."""
+    url = f"http://127.0.0.1:{unused_port()}/varda"
+    result = run_suite(pytester, url, "-p", "xdist", "-n", "2")
+    text = result.stdout.str() + result.stderr.str()
+    assert result.ret == 2, text
+    assert "worker" not in text.lower() or "crashed" not in text.lower()
+    assert "KeyboardInterrupt" not in text and "Traceback" not in text
+    report = json.loads((Path("out") / "conformance.json").read_text(encoding="utf-8"))
+    (target,) = report["targets"]
+    assert {r["outcome"] for r in target["results"]} == {"not_run"}
+    assert any("connection refused" in reason for reason in target["unavailable"])

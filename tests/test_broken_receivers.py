@@ -138,3 +138,19 @@ def test_each_broken_receiver_has_exactly_one_defect(tmp_path: Path) -> None:
     for broken in BROKEN:
         broken.config(tmp_path / broken.name / "receiver.sqlite3")  # asserts one part changed
         assert broken.events and broken.fails, broken.name
+
+
+def test_one_cause_is_shown_in_full_once(suite_runs: SuiteRuns) -> None:
+    """The same check failing the same way on several events: one full block in the
+    terminal, the other events listed under it, and one line for each of them; the Markdown
+    opens on the distinct problems, the matrix folded."""
+    run = suite_runs[BY_NAME["refuses_every_genuine_prehook"]]
+    output = run.output
+    assert "the same problem on 1 other event(s): onConversationAdd" in output
+    assert "the same problem as test_signature[valid_accepted-onMessageAdd] (shown in full "\
+        "there)" in output
+    assert output.count("hookproof: every correctly signed delivery was refused") == 1
+    markdown = (run.workdir / "conformance.md").read_text(encoding="utf-8")
+    assert markdown.index("distinct problem(s)") < markdown.index("<details><summary>Matrix")
+    assert "**a correctly signed delivery was not accepted: refused exactly as a forged " \
+        "delivery is** — `signature.valid_accepted`" in markdown

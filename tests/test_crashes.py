@@ -32,7 +32,8 @@ from receivers import unused_port
 
 HERE = Path(__file__).parent
 EVENTS = ("message.created", CRASHING_EVENT)
-QUICK = ("--fuzz-examples", "0", "--target-wait", "1")
+QUICK = ("--target-wait", "1")
+NO_FUZZ = ("--fuzz-examples", "0")
 
 
 def receiver_command(port: int, db: Path) -> list[str]:
@@ -63,7 +64,7 @@ def run_suite(workdir: Path, url: str, *extra: str) -> tuple[int, str, dict[str,
     command = [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-p", "hookproof.plugin",
                "-q", "--target-url", url, "--provider", "varda", "--secret-env", SECRET_ENV,
                "--events", ",".join(EVENTS), "--hookproof-reports", str(workdir / "reports"),
-               *QUICK, *extra]
+               *QUICK, *NO_FUZZ, *extra]
     done = subprocess.run(command, cwd=workdir, env=_env(), capture_output=True, text=True,
                           timeout=300, check=False)
     report = json.loads((workdir / "reports" / "conformance.json").read_text(encoding="utf-8"))
@@ -163,7 +164,7 @@ def test_managed_receiver_through_hookproof_run(tmp_path: Path) -> None:
         "command": shlex.join(receiver_command(port, tmp_path / "db.sqlite3"))}]}))
     done = subprocess.run(
         [sys.executable, "-m", "hookproof.cli", "run", "--config", str(config), "--reports",
-         str(tmp_path / "reports"), "--", "--events", ",".join(EVENTS), *QUICK,
+         str(tmp_path / "reports"), "--", "--events", ",".join(EVENTS), *QUICK, *NO_FUZZ,
          "--target-restarts", "30"],
         cwd=tmp_path, env={k: v for k, v in _env().items()
                            if k != "PYTEST_DISABLE_PLUGIN_AUTOLOAD"},
@@ -252,3 +253,19 @@ def test_behind_a_tls_proxy_the_dead_backend_is_not_graded(tls_proxy: str,
     assert {r["outcome"] for r in results[crashed_at + 1:]} == {"not_run"}
     budget = [r for r in results[crashed_at:] if r["check"] == "response.within_budget"]
     assert budget and all(r["outcome"] != "pass" for r in budget)
+
+
+def test_fuzzing_stops_at_a_crash_and_shows_the_payload_sent(tmp_path: Path) -> None:
+    """A generated payload that kills the receiver is reported as sent (not shrunk against
+    a dead receiver), with the receiver's stack trace."""
+    port = unused_port()
+    command = shlex.join(receiver_command(port, tmp_path / "db.sqlite3"))
+    code, _output, report = run_suite(
+        tmp_path, f"http://127.0.0.1:{port}/varda", "--target-command", command,
+        "-k", "generated_accepted", "--fuzz-examples", "4", "--target-restarts", "5")
+    (crash,) = [f for f in _crashes(report) if f["check"] == "fuzz.generated_accepted"]
+    assert crash["event"] == CRASHING_EVENT
+    (sent,) = [d for d in crash["details"] if d["title"] == "payload sent"]
+    assert CRASHING_EVENT in sent["got"]
+    assert "KeyError: 'crm_id'" in crash["receiver_output"]
+    assert code == 1

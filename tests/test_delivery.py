@@ -394,3 +394,25 @@ def test_accepted_classes_and_expect_override(catalogue: Catalogue) -> None:
     target.settings = Settings(target_url=URL, provider="varda",
                                expect={"conversation.created": frozenset({"4xx"})})
     assert target.accepted_classes(event) == frozenset({"4xx"})
+
+
+def test_an_outage_of_one_hook_group_does_not_stop_the_others(catalogue: Catalogue) -> None:
+    """Three timeouts in a row on Frontline's CRM URL take that group down; the conversations
+    hook, on its own URL, is still tested."""
+    provider = catalogue.provider("twilio-frontline")
+    crm_url = "http://127.0.0.1:9/crm-callbacks"
+    settings = Settings(target_url=URL, provider=provider.id, hook_urls={"crm": crm_url})
+    builder = DeliveryBuilder(provider, target_url=URL, secret="s", hook_urls={"crm": crm_url})
+    client: Any = ScriptedClient(["timeout"] * STOP_AFTER_CONSECUTIVE + [None, None])
+    target = Target(provider, settings, builder, client, None, EffectsProbe(),  # type: ignore[arg-type]
+                    "HOOKPROOF_SECRET")
+    crm = provider.event("GetCustomerDetailsByCustomerId")
+    conversations = provider.event("onConversationAdd")
+    for _ in range(STOP_AFTER_CONSECUTIVE):
+        target.send("c", builder.build(crm, canonical_example(provider.id, crm.name).payload))
+    with pytest.raises(TargetUnavailable):
+        target.check_available(crm)
+    target.check_available(conversations)  # still up
+    exchange = target.send("c", builder.build(
+        conversations, canonical_example(provider.id, conversations.name).payload))
+    assert exchange.status == 200

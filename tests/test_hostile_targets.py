@@ -408,3 +408,20 @@ def test_an_echoed_secret_appears_nowhere(server: Callable[..., HostileServer],
             assert form not in text
             assert form[:12] not in text
     assert "[secret]" in "".join(written)
+
+
+def test_an_effects_probe_answering_deep_json(server: Callable[..., HostileServer],
+                                              tmp_path: Path) -> None:
+    deep = ("[" * 30_000 + "]" * 30_000).encode()  # under the 64 KiB read of a probe
+
+    def behave(conn: socket.socket, request: bytes, number: int) -> None:
+        body = deep if request.startswith(b"GET") else b"{}"
+        answer("200 OK", body)(conn, request, number)
+
+    hostile = server(behave)
+    code, output, report = run(tmp_path, hostile.url(), "varda", "message.created",
+                               "-k", "idempotency", "--effects-url", hostile.url("/effects"))
+    results = target(report)["results"]
+    assert results and {r["outcome"] for r in results} == {"not_run"}
+    assert all("nested too deeply" in r["reason"] for r in results), results
+    assert code == 2, output[-2000:]
