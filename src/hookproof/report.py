@@ -125,8 +125,14 @@ def cause_key(failure: Mapping[str, Any]) -> tuple[str, ...]:
     """Failures with one root cause share this: the same check, title, expectation and
     answer (status and body, with ids, times and numbers set aside)."""
     response = failure.get("response") or {}
+    event = str(failure.get("event") or "")
+
     def shape(text: object) -> str:
-        return _VOLATILE.sub("#", str(text or ""))
+        # the event's own name (in "--expect EVENT=4xx", say) is not part of the cause
+        plain = str(text or "")
+        if event:
+            plain = plain.replace(event, "<event>")
+        return _VOLATILE.sub("#", plain)
     return (str(failure["check"]), str(failure["severity"]), shape(failure["title"]),
             shape(failure["expected"]), shape(failure["got"]),
             str(response.get("status")), shape(response.get("body_head"))[:200])
