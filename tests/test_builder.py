@@ -83,3 +83,20 @@ def test_refusals_compare_with_volatile_parts_set_aside() -> None:
     assert same_refusal(_answer(404, b"Not Found"), _answer(404, b"Not Found"))
     assert not same_refusal(_answer(403, b'{"error": "blocked word"}'), forged)
     assert not same_refusal(_answer(400, b'{"error": "bad signature"}'), forged)
+
+
+def test_the_same_bytes_are_never_signed_twice_at_one_second() -> None:
+    """A platform never signs the same bytes at the same second for two deliveries; nor do
+    the suite's builders, in one process or across pytest-xdist workers (lanes)."""
+    seen: set[tuple[int, str]] = set()
+    for lane in ((0, 2), (1, 2)):
+        builder = _builder("varda", lane=lane)
+        event = builder.provider.event("message.created")
+        payload = canonical_example("varda", event.name).payload
+        for _ in range(5):
+            delivery = builder.build(event, payload)
+            signature = delivery.request.header("X-Varda-Signature") or ""
+            assert delivery.signed_at % 2 == lane[0]
+            assert (delivery.signed_at, signature) not in seen
+            seen.add((delivery.signed_at, signature))
+    assert len({s for _, s in seen}) == 10

@@ -80,6 +80,7 @@ class DeliveryBuilder:
         hook_urls: Mapping[str, str] | None = None,
         signing_urls: Mapping[str, str] | None = None,
         forwarded: bool = True,
+        lane: tuple[int, int] = (0, 1),
     ) -> None:
         self.provider = provider
         self.target_url = target_url
@@ -90,6 +91,9 @@ class DeliveryBuilder:
         self.signing_urls = dict(signing_urls or {})
         self.forwarded = forwarded
         self._signed_seconds: dict[bytes, set[int]] = {}
+        self.lane = lane
+        """(index, count): this process signs at the seconds ``s`` with ``s % count == index``,
+        so that pytest-xdist workers never sign the same bytes at the same second."""
         self._seconds_lock = threading.Lock()
         self.scheme: Scheme = scheme_for(provider.signature,
                                          encoding=provider.transport.encoding)
@@ -197,9 +201,11 @@ class DeliveryBuilder:
             used = self._signed_seconds.setdefault(key, set())
             second = now
             if second is None:
+                index, count = self.lane
                 second = int(time.time()) if at_most is None else at_most
+                second -= (second - index) % count
                 while second in used:
-                    second -= 1
+                    second -= count
             used.add(second)
         return second
 

@@ -79,6 +79,8 @@ def _describe(exc: requests.RequestException) -> tuple[str, str]:
     if isinstance(exc, requests.exceptions.Timeout):
         return "timeout", "timed out"
     if isinstance(exc, requests.exceptions.ConnectionError):
+        if "read timed out" in lowered:  # the body stopped coming (requests wraps it so)
+            return "timeout", "the answer's body stopped coming (timed out)"
         if "refused" in lowered:
             return "unreachable", "connection refused"
         if "name or service not known" in lowered or "nodename" in lowered or (

@@ -239,9 +239,9 @@ class Target:
             if again.error_kind not in ("closed", "unreachable"):
                 return again, again_mark
             self._note(check, request_event(delivery), again)
-            if exchange.error_kind == "unreachable" and again.error_kind == "unreachable":
-                output, status = "", None  # refused twice: it never came up for this one
-            raise self._crashed(endpoint, exchange, again_mark, first=(output, status))
+            # crashed again when alone: this delivery's doing, and what the receiver printed
+            # from the resend on is its stack trace (the first window may hold another's)
+            raise self._crashed(endpoint, again, again_mark)
 
     def send_together(self, check: str, deliveries: Sequence[Delivery]) -> list[Exchange]:
         endpoint = self._endpoint(deliveries[0])
@@ -358,6 +358,19 @@ class Target:
             }) + "\n")
 
 
+def _xdist_lane() -> tuple[int, int]:
+    """(this worker's index, how many workers) under pytest-xdist, else (0, 1)."""
+    import os
+
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "")
+    try:
+        count = int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1"))
+        index = int(worker.removeprefix("gw")) if worker else 0
+    except ValueError:
+        return (0, 1)
+    return (index % count, count) if count > 0 else (0, 1)
+
+
 def _server_of(url: str) -> str:
     """``scheme://host:port`` of a URL: what a refused connection says is down."""
     parts = urlsplit(url)
@@ -402,6 +415,7 @@ def make_target(provider: Provider, settings: Settings, *, secret: str, engine: 
         hook_urls=settings.hook_urls,
         signing_urls=settings.signing_urls,
         forwarded=not settings.no_forwarded,
+        lane=_xdist_lane(),
     )
     client = DeliveryClient(timeout=provider.timeout_budget + GRACE_SECONDS, verify=verify,
                             max_answer=settings.max_answer)
