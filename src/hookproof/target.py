@@ -29,7 +29,6 @@ SETTLE_SECONDS = 0.25
 
 PROXY_DOWN_STATUSES = (502, 503, 504)
 """What a proxy answers for a dead backend: never graded as the receiver's own answer."""
-DEFAULT_TARGET_WAIT = 10.0
 PROBE_INTERVAL = 0.2
 KEPT_EXCHANGE_BODY = 2048
 """Bytes of each body the run keeps of an exchange once its check has judged it."""
@@ -201,17 +200,16 @@ class Target:
         else:
             mark = 0
             exchange = self.client.send(delivery.request, timeout=self._timeout(delivery))
-        request = delivery.request
         if exchange.error_kind == "closed" and self.managed is None:
             # A kept-alive connection the receiver closed while idle looks the same as a
             # crash: send once more on a new connection before calling it one.
             self._note(check, request_event(delivery), exchange)
-            again = self.client.send(request, timeout=self._timeout(delivery))
+            again = self.client.send(delivery.request, timeout=self._timeout(delivery))
             if again.error_kind not in ("closed", "unreachable"):
                 exchange = again
             else:
                 self._note(check, request_event(delivery), again)
-                self._judge_availability(endpoint, exchange, mark)
+                self._judge_availability(endpoint, exchange, mark)  # raises: a crash
         self._note(check, request_event(delivery), exchange)
         self._judge_availability(endpoint, exchange, mark)
         return exchange
@@ -232,8 +230,7 @@ class Target:
         with self.managed.sending(alone=True):
             back, output, status = self.managed.recover(mark)
             if not back:
-                raise self._crashed(endpoint, exchange, mark, first=(output, status),
-                                    recovered=False)
+                raise self._crashed(endpoint, exchange, mark, gone=(output, status))
             again_mark = self.managed.mark()
             again = self.client.send(request, timeout=timeout)
             if again.error_kind not in ("closed", "unreachable"):
@@ -306,19 +303,20 @@ class Target:
         # closed or reset without an answer, refused after answering, a proxy's 502/503/504
         raise self._crashed(endpoint, exchange, mark)
 
-    def _crashed(self, endpoint: str, exchange: Exchange, mark: int,
-                 first: tuple[str, str | None] | None = None,
-                 recovered: bool = True) -> TargetCrashed:
+    def _crashed(self, endpoint: str, exchange: Exchange, mark: int, *,
+                 gone: tuple[str, str | None] | None = None) -> TargetCrashed:
+        """The crash of ``exchange``, once the target is back or the wait is over.
+
+        ``gone``: a managed receiver already waited for, which did not come back (its output
+        and how it ended).
+        """
         started = time.monotonic()
         output, exit_status = "", None
-        if self.managed is not None and not recovered:
+        if gone is not None:
             back = False
-            output, exit_status = first or ("", None)
+            output, exit_status = gone
         elif self.managed is not None:
             back, output, exit_status = self.managed.recover(mark)
-            if first is not None:  # the first crash's output is the one with its cause
-                output = first[0] or output
-                exit_status = "; ".join(filter(None, (first[1], exit_status))) or None
         else:
             back = wait_until_up(endpoint, self.settings.target_wait, self.client.verify)
         waited = time.monotonic() - started
