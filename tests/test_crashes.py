@@ -142,6 +142,9 @@ def _assert_managed(code: int, output: str, report: dict[str, Any], workdir: Pat
     assert log.count("KeyError: 'crm_id'") >= len(crashes)
     html = (workdir / "reports" / "conformance.html").read_text(encoding="utf-8")
     assert 'class="receiver-log" href="receiver.log"' in html
+    assert 'class="receiver-output"' in html and "KeyError: &#x27;crm_id&#x27;" in html
+    markdown = (workdir / "reports" / "conformance.md").read_text(encoding="utf-8")
+    assert "The receiver's output from this delivery on:" in markdown
 
 
 def test_managed_receiver_is_restarted_and_its_stack_trace_shown(tmp_path: Path) -> None:

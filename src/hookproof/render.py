@@ -239,8 +239,13 @@ def _markdown_failure(failure: Mapping[str, Any]) -> list[str]:
                         if failure.get("schema_path") else ""))
     if failure.get("hint"):
         lines.append(f"- hint: {esc(failure['hint'])}")
+    if failure.get("exit_status"):
+        lines.append(f"- receiver: {esc(failure['exit_status'])}")
     if failure.get("reproduction"):
         lines += ["", *_fence(failure["reproduction"], "sh")]
+    if failure.get("receiver_output"):
+        lines += ["", "The receiver's output from this delivery on:", "",
+                  *_fence(str(failure["receiver_output"])[-4000:])]
     lines += ["", "</details>"]
     return lines
 
@@ -395,13 +400,16 @@ def _failure_html(target: Mapping[str, Any], failure: Mapping[str, Any], *,
         facts.append(("contract", failure["schema_path"]))
     if failure.get("hint"):
         facts.append(("hint", failure["hint"]))
+    if failure.get("exit_status"):
+        facts.append(("receiver", failure["exit_status"]))
     body = [_pairs(facts)]
     details: Sequence[Mapping[str, Any]] = failure.get("details") or ()
     if details:
         body.append("<h3>Also</h3><ul>" + "".join(
             f"<li>{esc(d['title'])}"
             + (f" at <code>{esc(str(d['json_path']))}</code>" if d.get("json_path") else "")
-            + f": expected {esc(str(d['expected']))}, got {esc(str(d['got']))}</li>"
+            + (f": expected {esc(str(d['expected']))}, got {esc(str(d['got']))}</li>"
+               if d.get("expected") else f": {esc(str(d['got']))}</li>")
             for d in details) + "</ul>")
     request = failure.get("request")
     if request:
@@ -416,6 +424,9 @@ def _failure_html(target: Mapping[str, Any], failure: Mapping[str, Any], *,
             got = (f"HTTP {response['status']} in {response['elapsed_ms']} ms\n"
                    f"{_headers_text(response['headers'])}\n\n{response.get('body_head') or ''}")
         body.append(f'<h3>Came back</h3><pre class="response">{esc(got)}</pre>')
+    if failure.get("receiver_output"):
+        body.append("<h3>The receiver's output from this delivery on</h3>"
+                    f'<pre class="receiver-output">{esc(failure["receiver_output"])}</pre>')
     if failure.get("reproduction"):
         body.append("<h3>Reproduce</h3><p class=meta>The signature as computed; the secret is "
                     "never shown. A timestamped signature goes stale: re-sign with "
