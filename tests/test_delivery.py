@@ -117,7 +117,7 @@ def test_read_timeout_is_timeout(client: DeliveryClient) -> None:
     responses.add(responses.POST, URL, body=requests.exceptions.ReadTimeout("read timed out"))
     exchange = client.send(REQUEST, timeout=1.5)
     assert exchange.error_kind == "timeout"
-    assert one_line(exchange) == "no answer within 1.5 s"
+    assert one_line(exchange) == "no complete answer within 1.5 s"
 
 
 @responses.activate
@@ -126,7 +126,7 @@ def test_connect_timeout_is_timeout_with_client_default(client: DeliveryClient) 
                   body=requests.exceptions.ConnectTimeout("connect timed out"))
     exchange = client.send(REQUEST)
     assert exchange.error_kind == "timeout"
-    assert one_line(exchange) == "no answer within 2 s"
+    assert one_line(exchange) == "no complete answer within 2 s"
 
 
 @responses.activate

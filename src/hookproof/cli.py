@@ -115,6 +115,47 @@ def _secret(variable: str) -> str:
     return value
 
 
+def _check_url(value: str, flag: str) -> str:
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(value)
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        raise UsageError(f"{flag}: {value!r} is not an http:// or https:// URL")
+    return value
+
+
+def _cmd_listen(args: argparse.Namespace) -> int:
+    from hookproof.catalogue import load_catalogue
+    from hookproof.live import run_listen
+
+    load_catalogue().provider(args.provider)
+    _check_url(args.forward_to, "--forward-to")
+    if args.public_url:
+        _check_url(args.public_url, "--public-url")
+    return run_listen(args.provider, port=args.port, forward_to=args.forward_to,
+                      secret=_secret(args.secret_env), public_url=args.public_url,
+                      record=Path(args.record) if args.record else None,
+                      max_deliveries=args.max_deliveries, reports=Path(args.reports),
+                      out=sys.stdout)
+
+
+def _cmd_replay(args: argparse.Namespace) -> int:
+    from hookproof.live import export_examples, replay
+
+    if args.export_examples:
+        return export_examples(Path(args.file), args.provider, Path(args.export_examples),
+                               out=sys.stdout)
+    if not args.target_url:
+        raise UsageError("replay needs --target-url URL (or --export-examples DIR)")
+    _check_url(args.target_url, "--target-url")
+    events = [e.strip() for e in args.events.split(",") if e.strip()]
+    code = replay(Path(args.file), provider_id=args.provider, target_url=args.target_url,
+                  secret=_secret(args.secret_env), as_recorded=args.as_recorded, events=events,
+                  limit=args.limit, concurrency=args.concurrency, signing_url=args.signing_url,
+                  out=sys.stdout)
+    return code
+
+
 def _cmd_export(args: argparse.Namespace) -> int:
     from hookproof.export import export_openapi
 
@@ -350,6 +391,40 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--ca-bundle", metavar="PATH", help="CA bundle (PEM) for a private "
                    "certificate")
     p.set_defaults(handler=_cmd_send)
+    p = sub.add_parser(
+        "listen", help="forward live deliveries to a receiver, grading them on the way",
+        description="A forwarding receiver to register as the platform's webhook URL (behind "
+        "your own tunnel): each delivery's signature is checked, its payload validated, it is "
+        "forwarded unchanged to --forward-to, and the receiver's answer graded and given back "
+        "unchanged. One line per delivery; Ctrl-C or --max-deliveries ends it and writes the "
+        "report. Exit 0 every delivery conforms, 1 otherwise, 2 unusable input.")
+    p.add_argument("--provider", required=True)
+    p.add_argument("--port", type=_port, default=8787)
+    p.add_argument("--forward-to", required=True, metavar="URL")
+    p.add_argument("--public-url", metavar="URL",
+                   help="the base URL the platform signs (default: the URL as received)")
+    p.add_argument("--secret-env", default="HOOKPROOF_SECRET", metavar="VAR")
+    p.add_argument("--record", metavar="FILE", help="keep every exchange (.jsonl or .har)")
+    p.add_argument("--max-deliveries", type=_copies, metavar="N")
+    p.add_argument("--reports", default="reports", help="report directory (default reports/)")
+    p.set_defaults(handler=_cmd_listen)
+    p = sub.add_parser(
+        "replay", help="send recorded deliveries to a receiver again and judge the answers",
+        description="Recorded deliveries (hookproof listen --record, or a HAR capture), "
+        "re-signed for --target-url (or byte for byte with --as-recorded), judged with the "
+        "suite's own judges. --export-examples DIR writes them as valid examples of the "
+        "contracts instead. Exit 0 every answer conforms, 1 otherwise, 2 unusable input.")
+    p.add_argument("file")
+    p.add_argument("--provider", required=True)
+    p.add_argument("--target-url", metavar="URL")
+    p.add_argument("--signing-url", metavar="URL")
+    p.add_argument("--secret-env", default="HOOKPROOF_SECRET", metavar="VAR")
+    p.add_argument("--as-recorded", action="store_true")
+    p.add_argument("--events", default="", metavar="E1,E2")
+    p.add_argument("--limit", type=_copies, metavar="N")
+    p.add_argument("--concurrency", type=int, default=1, metavar="N")
+    p.add_argument("--export-examples", metavar="DIR")
+    p.set_defaults(handler=_cmd_replay)
     p = sub.add_parser(
         "export", help="the contracts as another format: openapi (3.1, webhooks + paths)",
         description="Writes one self-contained OpenAPI 3.1 document: `webhooks` describes "

@@ -183,7 +183,8 @@ class DeliveryClient:
             body, truncated = self._read(response)
         except requests.exceptions.Timeout:
             return Exchange(request, elapsed=time.perf_counter() - started,
-                            error=f"no answer within {limit:g} s", error_kind="timeout")
+                            error=f"no complete answer within {limit:g} s",
+                            error_kind="timeout")
         except requests.RequestException as exc:
             kind, reason = _describe(exc)
             self._forget_connections(session)

@@ -174,6 +174,13 @@ def render_markdown(report: Mapping[str, Any]) -> str:
                       + ", ".join(f"`{_md(k)}`" for k in t["stale_baseline"]), ""]
         if t.get("receiver_log"):
             lines += [f"Receiver output of the whole run: `{_md(t['receiver_log'])}`", ""]
+        if t.get("live"):
+            lines += ["| event | deliveries | bad signatures | contract errors | drift | "
+                      "receiver failures |", "|---|---|---|---|---|---|"]
+            lines += [f"| {_md(r['event'])} | {r['deliveries']} | {r['bad_signatures']} | "
+                      f"{r['contract_errors']} | {r['drift']} | {r['receiver_failures']} |"
+                      for r in t["live"]]
+            lines.append("")
         s = t["summary"]
         fold = [f"<details><summary>Matrix: {len(events)} event(s) × {len(checks)} "
                 f"check(s) · {s['not_observed']} not observed · {s['skipped']} skipped · "
@@ -536,6 +543,15 @@ def render_html(report: Mapping[str, Any]) -> str:
             parts.append('<p class="meta">Stale baseline entries (they pass now; remove them): '
                          + ", ".join(f"<code>{esc(k)}</code>" for k in t["stale_baseline"])
                          + "</p>")
+        if t.get("live"):
+            parts.append('<table class="live"><tr><th class="label">event</th>'
+                         "<th>deliveries</th><th>bad signatures</th><th>contract errors</th>"
+                         "<th>drift</th><th>receiver failures</th></tr>" + "".join(
+                             f'<tr><td class="label">{esc(r["event"])}</td>'
+                             f"<td>{r['deliveries']}</td><td>{r['bad_signatures']}</td>"
+                             f"<td>{r['contract_errors']}</td><td>{r['drift']}</td>"
+                             f"<td>{r['receiver_failures']}</td></tr>" for r in t["live"])
+                         + "</table>")
         parts += _matrix_html(t)
         parts += _latency_html(t)
         failures = _ordered_failures(t)

@@ -1,0 +1,458 @@
+"""Live traffic: ``hookproof listen`` grades real deliveries on their way to the receiver, and
+``hookproof replay`` sends recorded ones to a receiver again.
+
+``listen`` is a forwarding receiver on the reference receiver's stack (Starlette, uvicorn) that
+a team puts behind its own tunnel and registers as the platform's webhook URL. For each
+delivery it checks the platform's signature (over ``--public-url``, the URL the platform
+signs), validates the payload against the contract (errors and drift apart), forwards the bytes
+unchanged (with the proxy headers a proxy adds) to ``--forward-to``, grades the receiver's
+answer (status, budget, response contract), and gives that answer back to the platform
+unchanged; a receiver that is down gets the platform a 503. One line per delivery is printed;
+``--record FILE`` keeps every exchange (JSONL, or HAR by the suffix; the secret scrubbed, the
+signatures kept so that they can be verified again). Ctrl-C or ``--max-deliveries N`` ends it
+and the report is written.
+
+``replay`` reads such a file (or any HAR capture), re-signs each delivery for the target's URL
+(or sends it byte for byte with ``--as-recorded``) and judges each answer with the suite's own
+judges (the same as ``hookproof send``).
+"""
+
+from __future__ import annotations
+
+import base64
+import contextlib
+import json
+import threading
+import time
+from collections.abc import Iterator, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, TextIO
+from urllib.parse import urlsplit, urlunsplit
+
+from hookproof.catalogue import Event, Provider, load_catalogue
+from hookproof.delivery import DeliveryClient, Exchange
+from hookproof.encoding import decode_body
+from hookproof.errors import InputError, UsageError
+from hookproof.failures import CheckFailure
+from hookproof.scrub import register, scrub, scrub_data
+from hookproof.signing import WireRequest, scheme_for
+
+HOP_BY_HOP = {"connection", "keep-alive", "transfer-encoding", "te", "trailer", "upgrade",
+              "proxy-authorization", "proxy-authenticate", "host", "content-length"}
+GRACE_SECONDS = 2.0
+MAX_BODY = 1024 * 1024
+
+
+@dataclass
+class Graded:
+    """One delivery seen by ``listen``: what came in, what the receiver said, the verdict."""
+
+    event: str
+    signature: str
+    """``ok``, or why it is not (``mismatch``, ``missing``, ``stale``...)."""
+    errors: int
+    drift: int
+    status: int | None
+    elapsed_ms: float
+    verdict: str
+    """``ok`` or ``fail: <why>``."""
+    record: dict[str, Any] = field(default_factory=dict)
+
+    def line(self) -> str:
+        answer = (f"HTTP {self.status} in {self.elapsed_ms:.0f} ms" if self.status is not None
+                  else "receiver down")
+        return (f"{datetime.now(UTC).strftime('%H:%M:%S')}  {self.event:<28} signature "
+                f"{self.signature:<9} contract {self.errors} error(s) {self.drift} drift  "
+                f"-> {answer}  {self.verdict}")
+
+
+def _event_for(provider: Provider, path: str, payload: Any) -> Event | None:
+    name = provider.event_name_of(payload)
+    if name is not None and provider.has_event(name):
+        return provider.event(name)
+    for group, default in provider.hook_groups.items():
+        events = [e for e in provider.events if e.group == group]
+        if default and path.rstrip("/").endswith(default.rstrip("/")) and len(events) == 1:
+            return events[0]
+    return None
+
+
+def grade(provider: Provider, event: Event | None, exchange: Exchange, *,
+          signed: bool = True) -> str:
+    """The receiver's answer as the platform takes it: ``ok`` or ``fail: <why>``.
+
+    A delivery whose signature does not verify must be refused (4xx): accepting it is the
+    failure, whatever the answer looks like.
+    """
+    if exchange.error:
+        return f"fail: {exchange.error}"
+    if not signed:
+        if exchange.status_class() == "4xx":
+            return "ok"
+        return f"fail: HTTP {exchange.status} to a delivery whose signature does not verify"
+    if event is None:
+        return "ok" if exchange.status_class() in ("2xx", "4xx") else (
+            f"fail: HTTP {exchange.status} to an unknown event")
+    if exchange.elapsed > event.budget:
+        return f"fail: answered after {exchange.elapsed:.1f} s (budget {event.budget:g} s)"
+    allowed = {"2xx", "4xx"} if event.rejectable else {"2xx"}
+    if exchange.status_class() not in allowed:
+        return f"fail: HTTP {exchange.status} (the platform expects {' or '.join(sorted(allowed))})"
+    if event.response is not None and exchange.status_class() == "2xx" and exchange.body.strip():
+        from hookproof import safejson
+        from hookproof.validation import validate_response
+
+        try:
+            document = safejson.loads(exchange.body, what="the answer")
+        except InputError:
+            return "fail: the answer is not JSON" if not event.empty_response_ok else "ok"
+        result = validate_response(document, provider=provider.id, event=event.name)
+        if result.errors:
+            return f"fail: the answer breaks the response contract ({result.errors[0]})"
+    return "ok"
+
+
+def _body_field(body: bytes) -> dict[str, str]:
+    try:
+        return {"body": body.decode("utf-8")}
+    except UnicodeDecodeError:
+        return {"body_base64": base64.b64encode(body).decode("ascii")}
+
+
+class Listener:
+    """The state of one ``listen`` session: the graded deliveries and the record file."""
+
+    def __init__(self, provider: Provider, *, forward_to: str, secret: str,
+                 public_url: str | None = None, record: Path | None = None,
+                 max_deliveries: int | None = None, out: TextIO) -> None:
+        self.provider = provider
+        self.forward_to = forward_to.rstrip("/")
+        self.secret = secret
+        self.public_url = public_url
+        self.record = record
+        self.max_deliveries = max_deliveries
+        self.out = out
+        self.scheme = scheme_for(provider.signature, encoding=provider.transport.encoding)
+        self.client = DeliveryClient(timeout=provider.timeout_budget + GRACE_SECONDS)
+        self.graded: list[Graded] = []
+        self.lock = threading.Lock()
+        self.done = threading.Event()
+        register(secret)
+        if record is not None and record.suffix.lower() != ".har":
+            record.parent.mkdir(parents=True, exist_ok=True)
+            record.touch()
+
+    def handle(self, method: str, path_query: str, received_url: str,
+               headers: Mapping[str, str], body: bytes) -> tuple[int, bytes, str]:
+        """One delivery: check, forward, grade; the answer for the platform."""
+        from hookproof.validation import engine_for
+
+        provider = self.provider
+        wire = WireRequest(method, received_url, dict(headers), body)
+        window = provider.replay_window
+        verdict = self.scheme.verify(wire, self.secret, now=int(time.time()),
+                                     tolerance=window.seconds if window else None)
+        payload: Any = None
+        source = body if method != "GET" else urlsplit(received_url).query.encode("latin-1")
+        try:
+            payload = decode_body(source, provider.transport.encoding)
+        except InputError:
+            payload = None
+        event = _event_for(provider, urlsplit(received_url).path, payload)
+        errors = drift = 0
+        if event is not None and payload is not None:
+            result = engine_for().validator(event.request).validate(payload)
+            errors, drift = len(result.errors), len(result.drift)
+        forwarded = {k: v for k, v in headers.items() if k.lower() not in HOP_BY_HOP}
+        public = urlsplit(received_url)
+        forwarded.update({"X-Forwarded-Proto": public.scheme, "X-Forwarded-Host": public.netloc,
+                          "X-Forwarded-For": "127.0.0.1"})
+        target = self.forward_to + path_query
+        exchange = self.client.send(WireRequest(method, target, forwarded, body))
+        if exchange.error:
+            status, answer_body, kind = 503, json.dumps(
+                {"error": f"the receiver is down: {exchange.error}"}).encode(), (
+                "application/json")
+        else:
+            status = exchange.status or 502
+            answer_body = exchange.body
+            kind = next((v for k, v in exchange.headers.items()
+                         if k.lower() == "content-type"), "application/octet-stream")
+        graded = Graded(
+            event=event.name if event else (provider.event_name_of(payload) or "(unknown)"),
+            signature="ok" if verdict.ok else f"BAD ({verdict.reason})", errors=errors,
+            drift=drift, status=exchange.status if not exchange.error else None,
+            elapsed_ms=round(exchange.elapsed * 1000, 1),
+            verdict=grade(provider, event, exchange, signed=verdict.ok))
+        graded.record = scrub_data({
+            "time": datetime.now(UTC).isoformat(timespec="milliseconds"),
+            "method": method, "url": received_url, "headers": dict(headers),
+            **_body_field(body), "event": graded.event, "signature": graded.signature,
+            "errors": errors, "drift": drift,
+            "answer": {"status": graded.status, "content_type": kind,
+                       "elapsed_ms": graded.elapsed_ms, **_body_field(answer_body[:2048])},
+            "verdict": graded.verdict,
+        })  # type: ignore[assignment]
+        with self.lock:
+            self.graded.append(graded)
+            print(scrub(graded.line()), file=self.out, flush=True)
+            if self.record is not None and self.record.suffix.lower() != ".har":
+                with self.record.open("a", encoding="utf-8") as handle:
+                    handle.write(json.dumps(graded.record) + "\n")
+            if self.max_deliveries is not None and len(self.graded) >= self.max_deliveries:
+                self.done.set()
+        if exchange.error:
+            print(f"hookproof listen: the receiver at {self.forward_to} is down "
+                  f"({exchange.error}); the platform was answered 503", file=self.out,
+                  flush=True)
+        return status, answer_body, kind
+
+    def finish(self, reports: Path) -> dict[str, Any]:
+        """Write the record (HAR) and the report; the report."""
+        if self.record is not None and self.record.suffix.lower() == ".har":
+            write_har(self.record, [g.record for g in self.graded])
+        report = self.report()
+        from hookproof.report import write
+
+        write(report, reports)
+        return report
+
+    def report(self) -> dict[str, Any]:
+        from hookproof.report import document, target_section
+
+        records = [{
+            "provider": self.provider.id, "check": "live.delivery",
+            "event": g.event if self.provider.has_event(g.event) else None,
+            "severity": "required",
+            "outcome": "pass" if g.verdict == "ok" else "fail",
+            "failure": None, "latencies_ms": [(g.event, g.elapsed_ms)] if g.status else [],
+            **({"reason": g.verdict} if g.verdict != "ok" else {}),
+        } for g in self.graded]
+        section = target_section(
+            name=f"listen-{self.provider.id}",
+            provider={"id": self.provider.id, "events": [e.name for e in self.provider.events],
+                      "budgets": {e.name: e.budget for e in self.provider.events}},
+            url=self.forward_to, records=records)
+        counts: dict[str, dict[str, Any]] = {}
+        for g in self.graded:
+            row = counts.setdefault(g.event, {"event": g.event, "deliveries": 0,
+                                              "bad_signatures": 0, "contract_errors": 0,
+                                              "drift": 0, "receiver_failures": 0})
+            row["deliveries"] += 1
+            row["bad_signatures"] += g.signature != "ok"
+            row["contract_errors"] += g.errors
+            row["drift"] += g.drift
+            row["receiver_failures"] += g.verdict != "ok"
+        section["live"] = list(counts.values())
+        return document([section], started=datetime.now(UTC).isoformat(timespec="seconds"),
+                        duration=0.0)
+
+
+def write_har(path: Path, records: Sequence[Mapping[str, Any]]) -> None:
+    entries = []
+    for record in records:
+        body = record.get("body") or base64.b64decode(record.get("body_base64") or "").decode(
+            "latin-1")
+        answer = record.get("answer") or {}
+        entries.append({
+            "startedDateTime": record.get("time"), "time": answer.get("elapsed_ms", 0),
+            "request": {"method": record["method"], "url": record["url"],
+                        "httpVersion": "HTTP/1.1", "cookies": [], "queryString": [],
+                        "headers": [{"name": k, "value": v}
+                                    for k, v in (record.get("headers") or {}).items()],
+                        "postData": {"mimeType": next(
+                            (v for k, v in (record.get("headers") or {}).items()
+                             if k.lower() == "content-type"), ""), "text": body},
+                        "headersSize": -1, "bodySize": len(body)},
+            "response": {"status": answer.get("status") or 0, "statusText": "",
+                         "httpVersion": "HTTP/1.1", "cookies": [], "headers": [],
+                         "content": {"size": -1, "mimeType": answer.get("content_type", ""),
+                                     "text": answer.get("body", "")},
+                         "redirectURL": "", "headersSize": -1, "bodySize": -1},
+            "cache": {}, "timings": {"send": 0, "wait": answer.get("elapsed_ms", 0),
+                                     "receive": 0},
+        })
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps({"log": {"version": "1.2", "creator": {
+        "name": "hookproof listen", "version": "1"}, "entries": entries}}, indent=1),
+        encoding="utf-8")
+
+
+def listen_app(listener: Listener) -> Any:
+    from starlette.applications import Starlette
+    from starlette.concurrency import run_in_threadpool
+    from starlette.requests import Request
+    from starlette.responses import Response
+    from starlette.routing import Route
+
+    from hookproof.receiver.app import signed_url
+
+    async def receive(request: Request) -> Response:
+        if request.method == "GET" and not request.url.query:
+            # a health check of the tunnel, not a delivery
+            return Response(b"hookproof listen\n", 200, media_type="text/plain")
+        body = b""
+        async for chunk in request.stream():
+            body += chunk
+            if len(body) > MAX_BODY:
+                return Response(b'{"error":"body too large"}', 413,
+                                media_type="application/json")
+        query = request.url.query
+        path_query = request.url.path + (f"?{query}" if query else "")
+        received = signed_url(request, listener.public_url)
+        status, answer, kind = await run_in_threadpool(
+            listener.handle, request.method, path_query, received, dict(request.headers), body)
+        return Response(answer, status, headers={"Content-Type": kind})
+
+    return Starlette(routes=[Route("/{path:path}", receive, methods=["GET", "POST"])])
+
+
+def run_listen(provider_id: str, *, port: int, forward_to: str, secret: str,
+               public_url: str | None, record: Path | None, max_deliveries: int | None,
+               reports: Path, out: TextIO) -> int:
+    import uvicorn
+
+    provider = load_catalogue().provider(provider_id)
+    listener = Listener(provider, forward_to=forward_to, secret=secret, public_url=public_url,
+                        record=record, max_deliveries=max_deliveries, out=out)
+    config = uvicorn.Config(listen_app(listener), host="127.0.0.1", port=port,
+                            log_level="warning", access_log=False)
+    server = uvicorn.Server(config)
+    def stop_when_done() -> None:
+        listener.done.wait()
+        server.should_exit = True
+
+    threading.Thread(target=stop_when_done, daemon=True).start()
+    print(f"hookproof listen: {provider.id} on http://127.0.0.1:{port}, forwarding to "
+          f"{forward_to}" + (f" (the platform signs {public_url})" if public_url else ""),
+          file=out, flush=True)
+    with contextlib.suppress(KeyboardInterrupt):  # Ctrl-C ends the session: the report
+        server.run()
+    report = listener.finish(reports)
+    failing = [g for g in listener.graded if g.verdict != "ok"]
+    bad = sum(1 for g in listener.graded if g.signature != "ok")
+    print(f"hookproof listen: {len(listener.graded)} deliveries, {bad} with a bad signature, "
+          f"{len(failing)} answered wrongly; report: {reports / 'conformance.html'}", file=out)
+    return 1 if not report["conformant"] else 0
+
+
+# -- replay ---------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Recorded:
+    index: int
+    request: WireRequest
+    payload: Any
+    event: str
+
+
+def recorded(path: Path, provider: Provider) -> Iterator[Recorded]:
+    """The deliveries of a ``listen --record`` file (JSONL) or any HAR capture."""
+    from hookproof import safejson
+
+    if path.suffix.lower() == ".har":
+        from hookproof.har import deliveries
+
+        for captured in deliveries(path, provider):
+            yield Recorded(captured.index, captured.request, captured.payload, captured.event)
+        return
+    text = safejson.read_file(path, "").decode("utf-8", "replace")
+    for number, line in enumerate(text.splitlines(), start=1):
+        if not line.strip():
+            continue
+        try:
+            item = safejson.loads(line, what="the record")
+            body = (item["body"].encode("utf-8") if "body" in item
+                    else base64.b64decode(item["body_base64"]))
+            wire = WireRequest(str(item["method"]), str(item["url"]),
+                               {str(k): str(v) for k, v in item["headers"].items()}, body)
+        except (InputError, KeyError, TypeError, ValueError, AttributeError):
+            raise InputError(f"{path}:{number}: not a hookproof listen record") from None
+        source = body if wire.method != "GET" else urlsplit(wire.url).query.encode("latin-1")
+        try:
+            payload = decode_body(source, provider.transport.encoding)
+        except InputError:
+            continue
+        name = provider.event_name_of(payload) or str(item.get("event", ""))
+        if provider.has_event(name):
+            yield Recorded(number, wire, payload, name)
+
+
+def replay(path: Path, *, provider_id: str, target_url: str, secret: str,
+           as_recorded: bool = False, events: Sequence[str] = (), limit: int | None = None,
+           concurrency: int = 1, signing_url: str | None = None, out: TextIO) -> int:
+    from hookproof.builder import DeliveryBuilder
+    from hookproof.send import _Judge
+    from hookproof.settings import Settings
+    from hookproof.target import make_target
+    from hookproof.validation import engine_for
+
+    provider = load_catalogue().provider(provider_id)
+    for name in events:
+        provider.event(name)
+    items = [r for r in recorded(path, provider) if not events or r.event in events]
+    if limit is not None:
+        items = items[:limit]
+    if not items:
+        raise InputError(f"{path}: no {provider.id} delivery to replay")
+    settings = Settings(target_url=target_url, provider=provider.id, signing_url=signing_url)
+    target = make_target(provider, settings, secret=secret, engine=engine_for())
+    builder: DeliveryBuilder = target.builder
+    results: list[tuple[Recorded, str, bool]] = []
+
+    def one(item: Recorded) -> tuple[Recorded, str, bool]:
+        event = provider.event(item.event)
+        if as_recorded:
+            parts = urlsplit(item.request.url)
+            base = urlsplit(builder.url_for(event))
+            url = urlunsplit((base.scheme, base.netloc, base.path, parts.query, ""))
+            request = item.request.with_url(url)
+        else:
+            body = item.request.body if item.request.method != "GET" else None
+            request = builder.build(event, item.payload, body=body).request
+        exchange = target.client.send(request)
+        judge = _Judge(provider, event, target)
+        try:
+            verdict = judge.accepted(exchange)
+            return item, f"ok: {verdict}", True
+        except CheckFailure as failure:
+            return item, f"fail: {failure.title} ({failure.got})", False
+
+    with ThreadPoolExecutor(max(1, min(concurrency, 32))) as pool:
+        results = list(pool.map(one, items))
+    for item, verdict, _ in results:
+        print(scrub(f"#{item.index:<4} {item.event:<28} {verdict}"), file=out)
+    failing = sum(1 for *_, ok in results if not ok)
+    print(f"hookproof replay: {len(results)} deliveries, {failing} failing", file=out)
+    target.client.close()
+    return 1 if failing else 0
+
+
+def export_examples(path: Path, provider_id: str, directory: Path, *, out: TextIO) -> int:
+    """Each recorded payload as a valid example of the contracts, with its drift reported."""
+    from hookproof.validation import validate
+
+    provider = load_catalogue().provider(provider_id)
+    written = 0
+    for item in recorded(path, provider):
+        result = validate(item.payload, provider=provider.id, event=item.event)
+        folder = directory / provider.id / item.event / "valid"
+        folder.mkdir(parents=True, exist_ok=True)
+        target = folder / f"recorded-{item.index}.json"
+        target.write_text(json.dumps(scrub_data(item.payload), indent=2, ensure_ascii=False)
+                          + "\n", encoding="utf-8")
+        written += 1
+        state = "valid" if not result.errors else f"{len(result.errors)} error(s)"
+        drift = ", ".join(f.path for f in result.drift) or "none"
+        print(f"{target}: {state}; drift: {drift}", file=out)
+    if not written:
+        raise UsageError(f"{path}: no {provider.id} delivery to export")
+    return 0
+
+
+__all__ = ["Listener", "export_examples", "grade", "listen_app", "recorded", "replay",
+           "run_listen"]

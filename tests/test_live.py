@@ -1,0 +1,182 @@
+"""``hookproof listen`` and ``hookproof replay`` end to end, on loopback.
+
+The test plays the platform: it signs bundled examples for ``listen``'s URL (one delivery left
+unsigned, one with a field the contract does not know), ``listen`` forwards them to the
+reference receiver or to a broken one and grades the answers; the recorded file is then
+replayed against both receivers and gets the same verdicts.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+import re
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import requests
+from jsonschema import Draft202012Validator
+
+from hookproof.builder import DeliveryBuilder
+from hookproof.catalogue import Event, Provider, load_catalogue
+from hookproof.examples import canonical_example
+from hookproof.receiver.answers import Answer, ReferenceAnswerer
+from hookproof.receiver.app import create_app
+from hookproof.receiver.config import ReceiverConfig
+from hookproof.report import schema
+from receivers import run_in_thread, unused_port
+
+SECRET = "live-traffic-secret-77a1"
+VARDA = load_catalogue().provider("varda")
+REFERENCE = ReferenceAnswerer()
+
+
+def fails_on_messages(provider: Provider, event: Event, payload: Any) -> Answer:
+    if event.name == "message.created":
+        return Answer(500, b'{"error":"boom"}')
+    return REFERENCE(provider, event, payload)
+
+
+@pytest.fixture(scope="module")
+def receivers(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str]]:
+    base = ReceiverConfig(db=tmp_path_factory.mktemp("live") / "db.sqlite3",
+                          secrets={"varda": SECRET}, providers=("varda",),
+                          replay_protection=False)  # the same deliveries replayed on purpose
+    good, stop_good = run_in_thread(create_app(base))
+    broken, stop_broken = run_in_thread(create_app(dataclasses.replace(
+        base, db=base.db.with_name("broken.sqlite3"), answerer=fails_on_messages)))
+    # --forward-to is a base: the path a delivery came to (/varda) is appended
+    yield {"reference": good, "broken": broken}
+    stop_good()
+    stop_broken()
+
+
+def _env() -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("HOOKPROOF_")}
+    env["HOOKPROOF_SECRET"] = SECRET
+    return env
+
+
+def _cli(tmp_path: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "hookproof.cli", *args], cwd=tmp_path,
+                          env=_env(), capture_output=True, text=True, timeout=120, check=False)
+
+
+def play_the_platform(url: str) -> list[requests.Response]:
+    """Four deliveries: two signed examples, one unsigned, one with drift."""
+    builder = DeliveryBuilder(VARDA, target_url=url, secret=SECRET)
+    message, contact = VARDA.event("message.created"), VARDA.event("contact.created")
+    with_drift = dict(canonical_example("varda", contact.name).payload, future_field="new")
+    deliveries = [
+        builder.build(message, canonical_example("varda", message.name).payload).request,
+        builder.build(contact, canonical_example("varda", contact.name).payload).request,
+        builder.build(message, canonical_example("varda", message.name).payload).request
+        .without_headers("X-Varda-Signature"),
+        builder.build(contact, with_drift).request,
+    ]
+    return [requests.post(r.url, data=r.body, headers=dict(r.headers), timeout=30)
+            for r in deliveries]
+
+
+def listen(tmp_path: Path, forward_to: str, name: str) -> tuple[int, str, dict[str, Any], Path]:
+    port = unused_port()
+    record = tmp_path / f"{name}.jsonl"
+    process = subprocess.Popen(
+        [sys.executable, "-m", "hookproof.cli", "listen", "--provider", "varda", "--port",
+         str(port), "--forward-to", forward_to, "--record", str(record), "--max-deliveries",
+         "4", "--reports", str(tmp_path / name)],
+        cwd=tmp_path, env=_env(), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline:
+        try:
+            requests.get(f"http://127.0.0.1:{port}/", timeout=0.5)
+            break
+        except requests.RequestException:
+            time.sleep(0.05)
+    answers = play_the_platform(f"http://127.0.0.1:{port}/varda")
+    output, _ = process.communicate(timeout=60)
+    report = json.loads((tmp_path / name / "conformance.json").read_text(encoding="utf-8"))
+    statuses = [a.status_code for a in answers]
+    assert statuses[1] == (503 if name == "down" else 200)  # the receiver's answer, unchanged
+    return process.returncode, output, report, record
+
+
+def test_listen_grades_live_deliveries_and_records_them(tmp_path: Path,
+                                                        receivers: dict[str, str]) -> None:
+    code, output, report, record = listen(tmp_path, receivers["reference"], "good")
+    lines = [line for line in output.splitlines() if re.match(r"\d\d:\d\d:\d\d  ", line)]
+    assert len(lines) == 4, output
+    assert "signature ok" in lines[0] and lines[0].rstrip().endswith("ok")
+    assert "signature BAD (missing)" in lines[2]
+    assert "0 error(s) 1 drift" in lines[3]
+    assert "signature BAD (missing)" in lines[2] and lines[2].rstrip().endswith("ok")
+    assert code == 0  # the unsigned delivery was refused, as it must be
+    assert not sorted(Draft202012Validator(schema()).iter_errors(report), key=str)
+    (target,) = report["targets"]
+    rows = {row["event"]: row for row in target["live"]}
+    assert rows["message.created"] == {"event": "message.created", "deliveries": 2,
+                                       "bad_signatures": 1, "contract_errors": 0, "drift": 0,
+                                       "receiver_failures": 0}
+    assert rows["contact.created"]["drift"] == 1
+    kept = record.read_text(encoding="utf-8")
+    assert SECRET not in kept
+    assert len(kept.splitlines()) == 4
+    signed = ["x-varda-signature" in {k.lower() for k in json.loads(line)["headers"]}
+              for line in kept.splitlines()]
+    assert signed == [True, True, False, True]  # kept, to be verified again
+    html = (tmp_path / "good" / "conformance.html").read_text(encoding="utf-8")
+    assert 'class="live"' in html
+
+
+def test_listen_and_replay_agree_on_a_broken_receiver(tmp_path: Path,
+                                                      receivers: dict[str, str]) -> None:
+    _, _output, report, record = listen(tmp_path, receivers["broken"], "broken")
+    (target,) = report["targets"]
+    rows = {row["event"]: row for row in target["live"]}
+    # the signed message gets a 500; the unsigned one is refused (400), as it must be
+    assert rows["message.created"]["receiver_failures"] == 1
+    assert rows["contact.created"]["receiver_failures"] == 0
+    # the recording, replayed: re-signed for each receiver, the same verdicts
+    against_broken = _cli(tmp_path, "replay", str(record), "--provider", "varda",
+                          "--target-url", receivers["broken"] + "/varda")
+    verdicts = [line for line in against_broken.stdout.splitlines() if line.startswith("#")]
+    assert len(verdicts) == 4
+    assert all(("message.created" in v) == ("fail:" in v) for v in verdicts), verdicts
+    assert against_broken.returncode == 1
+    against_reference = _cli(tmp_path, "replay", str(record), "--provider", "varda",
+                             "--target-url", receivers["reference"] + "/varda",
+                             "--concurrency", "2")
+    assert against_reference.returncode == 0, against_reference.stdout
+    assert "4 deliveries, 0 failing" in against_reference.stdout
+    assert "Traceback" not in against_broken.stderr + against_reference.stderr
+
+
+def test_replay_as_recorded_and_export_examples(tmp_path: Path,
+                                                receivers: dict[str, str]) -> None:
+    _, _, _, record = listen(tmp_path, receivers["reference"], "recorded")
+    as_recorded = _cli(tmp_path, "replay", str(record), "--provider", "varda", "--target-url",
+                       receivers["reference"] + "/varda", "--as-recorded", "--events",
+                       "contact.created")
+    # byte for byte: Varda signs no URL, so the recorded signatures still verify
+    assert as_recorded.returncode == 0, as_recorded.stdout
+    assert "2 deliveries, 0 failing" in as_recorded.stdout
+    exported = _cli(tmp_path, "replay", str(record), "--provider", "varda",
+                    "--export-examples", str(tmp_path / "examples"))
+    assert exported.returncode == 0, exported.stderr
+    files = sorted((tmp_path / "examples" / "varda").rglob("recorded-*.json"))
+    assert len(files) == 4
+    assert "drift: $.future_field" in exported.stdout
+
+
+def test_listen_answers_503_when_the_receiver_is_down(tmp_path: Path) -> None:
+    down = f"http://127.0.0.1:{unused_port()}"
+    _, output, report, _ = listen(tmp_path, down, "down")
+    assert output.count("is down") == 4
+    (target,) = report["targets"]
+    assert sum(row["receiver_failures"] for row in target["live"]) == 4
