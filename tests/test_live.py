@@ -180,3 +180,30 @@ def test_listen_answers_503_when_the_receiver_is_down(tmp_path: Path) -> None:
     assert output.count("is down") == 4
     (target,) = report["targets"]
     assert sum(row["receiver_failures"] for row in target["live"]) == 4
+
+
+def test_a_har_record_replays_too(tmp_path: Path, receivers: dict[str, str]) -> None:
+    port = unused_port()
+    record = tmp_path / "live.har"
+    process = subprocess.Popen(
+        [sys.executable, "-m", "hookproof.cli", "listen", "--provider", "varda", "--port",
+         str(port), "--forward-to", receivers["reference"], "--record", str(record),
+         "--max-deliveries", "4", "--reports", str(tmp_path / "har")],
+        cwd=tmp_path, env=_env(), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline:
+        try:
+            requests.get(f"http://127.0.0.1:{port}/", timeout=0.5)
+            break
+        except requests.RequestException:
+            time.sleep(0.05)
+    play_the_platform(f"http://127.0.0.1:{port}/varda")
+    process.communicate(timeout=60)
+    har = json.loads(record.read_text(encoding="utf-8"))
+    assert len(har["log"]["entries"]) == 4 and SECRET not in record.read_text()
+    validated = _cli(tmp_path, "validate", str(record), "--provider", "varda")
+    assert "4 payload(s)" in validated.stdout, validated.stdout + validated.stderr
+    replayed = _cli(tmp_path, "replay", str(record), "--provider", "varda", "--target-url",
+                    receivers["reference"] + "/varda")
+    assert replayed.returncode == 0, replayed.stdout
+    assert "4 deliveries, 0 failing" in replayed.stdout
