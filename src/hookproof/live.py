@@ -316,6 +316,13 @@ def run_listen(provider_id: str, *, port: int, forward_to: str, secret: str,
     import uvicorn
 
     provider = load_catalogue().provider(provider_id)
+    import socket
+
+    try:  # a port that is taken is a usage error, said before anything starts
+        with socket.create_server(("127.0.0.1", port)):
+            pass
+    except OSError as exc:
+        raise UsageError(f"--port {port}: cannot listen there ({exc.strerror or exc})") from None
     listener = Listener(provider, forward_to=forward_to, secret=secret, public_url=public_url,
                         record=record, max_deliveries=max_deliveries, out=out)
     config = uvicorn.Config(listen_app(listener), host="127.0.0.1", port=port,
