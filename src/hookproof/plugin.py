@@ -290,9 +290,10 @@ class HookproofSession:
             self.shown[key] = [report, str(report.longrepr), []]
             return
         first_report, text, others = first
-        others.append(record.get("event") or "(provider)")
+        crash = bool(record["failure"].get("crash"))  # one crash of an event, many checks
+        others.append(record["check"] if crash else (record.get("event") or "(provider)"))
         first_report.longrepr = (f"{text}\n\nthe same problem on {len(others)} other "
-                                 f"event(s): {', '.join(others)}")
+                                 f"{'check' if crash else 'event'}(s): {', '.join(others)}")
         report.longrepr = (f"[{record['check']}] {record['failure']['title']}: the same "
                            f"problem as {first_report.nodeid.rpartition('::')[2]} (shown in "
                            "full there)")

@@ -144,7 +144,9 @@ def render_markdown(report: Mapping[str, Any]) -> str:
         mark = "⚠️" if failure["severity"] == "recommended" else "❌"
         tag = " (baselined)" if failure.get("baselined") else ""
         events = problem["events"]
-        lines.append(f"- {mark} **{_md(failure['title'])}** — `{_md(failure['check'])}`, "
+        checks = problem["checks"]
+        more = f" and {len(checks) - 1} other check(s)" if len(checks) > 1 else ""
+        lines.append(f"- {mark} **{_md(failure['title'])}** — `{_md(failure['check'])}`{more}, "
                      f"{_md(target['name'])}, {len(events)} event(s): "
                      f"{_md(', '.join(events[:12]))}{' …' if len(events) > 12 else ''}{tag}")
     if len(distinct) > MARKDOWN_PROBLEMS:
@@ -461,10 +463,13 @@ def _problems_html(report: Mapping[str, Any]) -> list[str]:
             kind = "recommended" if failure["severity"] == "recommended" else "required"
             events = ", ".join(problem["events"])
             anchor = _anchor(target, failure["check"], failure.get("event"))
+            checks = problem["checks"]
+            more = f" and {len(checks) - 1} other check(s)" if len(checks) > 1 else ""
             parts.append(
                 f'<li class="problem {kind}"><a href="#{anchor}">{esc(failure["title"])}</a> '
-                f"<code>{esc(failure['check'])}</code> ({kind}) · {esc(target['name'])} · "
-                f"{len(problem['events'])} event(s): {esc(events)}</li>")
+                f"<code>{esc(failure['check'])}</code>{more} ({kind}) · "
+                f"{esc(target['name'])} · {len(problem['events'])} event(s): "
+                f"{esc(events)}</li>")
         parts.append("</ol>")
     parts.append("</section>")
     return parts

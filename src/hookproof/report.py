@@ -123,7 +123,10 @@ _VOLATILE = re.compile(r"[0-9a-fA-F]{8,}(?:-[0-9a-fA-F]{4,})*|[0-9]+(?:\.[0-9]+)
 
 def cause_key(failure: Mapping[str, Any]) -> tuple[str, ...]:
     """Failures with one root cause share this: the same check, title, expectation and
-    answer (status and body, with ids, times and numbers set aside)."""
+    answer (status and body, with ids, times and numbers set aside). A crash is one cause on
+    its event, whichever check's delivery it was."""
+    if failure.get("crash"):
+        return ("crash", str(failure.get("event") or ""), str(failure["title"]).split(" (")[0])
     response = failure.get("response") or {}
     event = str(failure.get("event") or "")
 
@@ -143,10 +146,13 @@ def problems(failures: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
     the order they first happened; required ones first."""
     groups: dict[tuple[str, ...], dict[str, Any]] = {}
     for failure in failures:
-        group = groups.setdefault(cause_key(failure), {"failure": failure, "events": []})
+        group = groups.setdefault(cause_key(failure),
+                                  {"failure": failure, "events": [], "checks": []})
         event = failure.get("event") or "(provider)"
         if event not in group["events"]:
             group["events"].append(event)
+        if failure["check"] not in group["checks"]:
+            group["checks"].append(failure["check"])
     ordered = list(groups.values())
     ordered.sort(key=lambda g: (bool(g["failure"].get("baselined")),
                                 g["failure"]["severity"] != "required"))
