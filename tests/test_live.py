@@ -84,13 +84,14 @@ def play_the_platform(url: str) -> list[requests.Response]:
             for r in deliveries]
 
 
-def listen(tmp_path: Path, forward_to: str, name: str) -> tuple[int, str, dict[str, Any], Path]:
+def start_listen(tmp_path: Path, forward_to: str, record: Path,
+                 reports: Path) -> tuple[subprocess.Popen[str], str]:
+    """``hookproof listen`` for 4 deliveries, once it answers; (process, its varda URL)."""
     port = unused_port()
-    record = tmp_path / f"{name}.jsonl"
     process = subprocess.Popen(
         [sys.executable, "-m", "hookproof.cli", "listen", "--provider", "varda", "--port",
          str(port), "--forward-to", forward_to, "--record", str(record), "--max-deliveries",
-         "4", "--reports", str(tmp_path / name)],
+         "4", "--reports", str(reports)],
         cwd=tmp_path, env=_env(), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     deadline = time.monotonic() + 20
     while time.monotonic() < deadline:
@@ -99,7 +100,13 @@ def listen(tmp_path: Path, forward_to: str, name: str) -> tuple[int, str, dict[s
             break
         except requests.RequestException:
             time.sleep(0.05)
-    answers = play_the_platform(f"http://127.0.0.1:{port}/varda")
+    return process, f"http://127.0.0.1:{port}/varda"
+
+
+def listen(tmp_path: Path, forward_to: str, name: str) -> tuple[int, str, dict[str, Any], Path]:
+    record = tmp_path / f"{name}.jsonl"
+    process, url = start_listen(tmp_path, forward_to, record, tmp_path / name)
+    answers = play_the_platform(url)
     output, _ = process.communicate(timeout=60)
     report = json.loads((tmp_path / name / "conformance.json").read_text(encoding="utf-8"))
     statuses = [a.status_code for a in answers]
@@ -183,21 +190,9 @@ def test_listen_answers_503_when_the_receiver_is_down(tmp_path: Path) -> None:
 
 
 def test_a_har_record_replays_too(tmp_path: Path, receivers: dict[str, str]) -> None:
-    port = unused_port()
     record = tmp_path / "live.har"
-    process = subprocess.Popen(
-        [sys.executable, "-m", "hookproof.cli", "listen", "--provider", "varda", "--port",
-         str(port), "--forward-to", receivers["reference"], "--record", str(record),
-         "--max-deliveries", "4", "--reports", str(tmp_path / "har")],
-        cwd=tmp_path, env=_env(), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    deadline = time.monotonic() + 20
-    while time.monotonic() < deadline:
-        try:
-            requests.get(f"http://127.0.0.1:{port}/", timeout=0.5)
-            break
-        except requests.RequestException:
-            time.sleep(0.05)
-    play_the_platform(f"http://127.0.0.1:{port}/varda")
+    process, url = start_listen(tmp_path, receivers["reference"], record, tmp_path / "har")
+    play_the_platform(url)
     process.communicate(timeout=60)
     har = json.loads(record.read_text(encoding="utf-8"))
     assert len(har["log"]["entries"]) == 4 and SECRET not in record.read_text()

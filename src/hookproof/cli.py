@@ -115,23 +115,15 @@ def _secret(variable: str) -> str:
     return value
 
 
-def _check_url(value: str, flag: str) -> str:
-    from urllib.parse import urlsplit
-
-    parts = urlsplit(value)
-    if parts.scheme not in ("http", "https") or not parts.netloc:
-        raise UsageError(f"{flag}: {value!r} is not an http:// or https:// URL")
-    return value
-
-
 def _cmd_listen(args: argparse.Namespace) -> int:
     from hookproof.catalogue import load_catalogue
     from hookproof.live import run_listen
+    from hookproof.settings import check_url
 
     load_catalogue().provider(args.provider)
-    _check_url(args.forward_to, "--forward-to")
+    check_url(args.forward_to, "--forward-to")
     if args.public_url:
-        _check_url(args.public_url, "--public-url")
+        check_url(args.public_url, "--public-url")
     return run_listen(args.provider, port=args.port, forward_to=args.forward_to,
                       secret=_secret(args.secret_env), public_url=args.public_url,
                       record=Path(args.record) if args.record else None,
@@ -141,13 +133,14 @@ def _cmd_listen(args: argparse.Namespace) -> int:
 
 def _cmd_replay(args: argparse.Namespace) -> int:
     from hookproof.live import export_examples, replay
+    from hookproof.settings import check_url
 
     if args.export_examples:
         return export_examples(Path(args.file), args.provider, Path(args.export_examples),
                                out=sys.stdout)
     if not args.target_url:
         raise UsageError("replay needs --target-url URL (or --export-examples DIR)")
-    _check_url(args.target_url, "--target-url")
+    check_url(args.target_url, "--target-url")
     events = [e.strip() for e in args.events.split(",") if e.strip()]
     code = replay(Path(args.file), provider_id=args.provider, target_url=args.target_url,
                   secret=_secret(args.secret_env), as_recorded=args.as_recorded, events=events,

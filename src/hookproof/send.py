@@ -29,7 +29,6 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TextIO
-from urllib.parse import urlsplit
 
 from hookproof import safejson
 from hookproof.builder import Delivery
@@ -40,6 +39,7 @@ from hookproof.encoding import decode_form
 from hookproof.errors import HookproofError, InputError, UsageError
 from hookproof.examples import Example, canonical_example, valid_examples
 from hookproof.failures import CheckFailure, curl_line
+from hookproof.settings import check_url
 
 EXIT_OK = 0
 EXIT_NOT_CONFORMANT = 1
@@ -93,13 +93,6 @@ class Payload:
 # -- input ------------------------------------------------------------------------------------
 
 
-def _check_url(value: str, flag: str) -> str:
-    parts = urlsplit(value)
-    if parts.scheme not in ("http", "https") or not parts.netloc:
-        raise UsageError(f"{flag}: {value!r} is not an http:// or https:// URL")
-    return value
-
-
 def _hook_urls(provider: Provider, items: Sequence[str]) -> dict[str, str]:
     urls: dict[str, str] = {}
     for item in items:
@@ -111,7 +104,7 @@ def _hook_urls(provider: Provider, items: Sequence[str]) -> dict[str, str]:
             known = ", ".join(provider.hook_groups) or "none"
             raise UsageError(f"--hook-url: {provider.id} has no hook group {group!r} "
                              f"(groups: {known})")
-        urls[group] = _check_url(url, "--hook-url")
+        urls[group] = check_url(url, "--hook-url")
     return urls
 
 
@@ -307,9 +300,9 @@ def send(options: SendOptions, *, out: TextIO | None = None,
     catalogue = load_catalogue()
     provider = catalogue.provider(options.provider)
     event = provider.event(options.event)
-    _check_url(options.target_url, "--target-url")
+    check_url(options.target_url, "--target-url")
     if options.signing_url:
-        _check_url(options.signing_url, "--signing-url")
+        check_url(options.signing_url, "--signing-url")
     hook_urls = _hook_urls(provider, options.hook_urls)
     method = options.method.upper() if options.method else None
     if method and method not in provider.transport.methods:

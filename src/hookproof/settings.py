@@ -241,7 +241,8 @@ def _split_pairs(text: str) -> list[str]:
     return items
 
 
-def _check_url(value: str, where: str) -> str:
+def check_url(value: str, where: str) -> str:
+    """``value`` if it is an http:// or https:// URL; else a usage error naming ``where``."""
     parts = urlsplit(value)
     if parts.scheme not in ("http", "https") or not parts.netloc:
         raise UsageError(f"{where}: {value!r} is not an http:// or https:// URL")
@@ -281,9 +282,9 @@ def resolve_settings(
         values["signing_url"] or (), origins.get("signing_url", ""))
     for dest in ("target_url", "signing_url", "effects_url", "target_ready"):
         if values[dest]:
-            _check_url(values[dest], f"--{dest.replace('_', '-')} (from {origins[dest]})")
+            check_url(values[dest], f"--{dest.replace('_', '-')} (from {origins[dest]})")
     values["hook_urls"] = _pairs(values["hook_urls"] or (), "--hook-url", origins, "hook_urls",
-                                 check_url=True)
+                                 are_urls=True)
     values["expect"] = {
         event: _statuses(status, origins.get("expect", ""))
         for event, status in _pairs(values["expect"] or (), "--expect", origins,
@@ -324,7 +325,7 @@ def _signing_urls(items: Sequence[str], origin: str) -> tuple[str | None, dict[s
     for item in items:
         match = _GROUP_URL.match(item)
         if match:
-            groups[match.group(1)] = _check_url(match.group(2), where)
+            groups[match.group(1)] = check_url(match.group(2), where)
         elif base is not None:
             raise UsageError(f"{where}: give one URL, and GROUP=URL for each hook group")
         else:
@@ -333,14 +334,14 @@ def _signing_urls(items: Sequence[str], origin: str) -> tuple[str | None, dict[s
 
 
 def _pairs(items: Sequence[str], flag: str, origins: Mapping[str, str], dest: str,
-           *, check_url: bool = False) -> dict[str, str]:
+           *, are_urls: bool = False) -> dict[str, str]:
     pairs: dict[str, str] = {}
     for item in items:
         name, sep, value = item.partition("=")
         if not sep or not name.strip() or not value.strip():
             raise UsageError(f"{flag} (from {origins.get(dest, '?')}): {item!r} is not NAME=VALUE")
-        if check_url:
-            _check_url(value.strip(), f"{flag} (from {origins.get(dest, '?')})")
+        if are_urls:
+            check_url(value.strip(), f"{flag} (from {origins.get(dest, '?')})")
         pairs[name.strip()] = value.strip()
     return pairs
 
