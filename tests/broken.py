@@ -167,8 +167,13 @@ def run_suite_at(
     extra_args: Sequence[str] = (),
     fast: bool = True,
     timeout: float = 120,
+    app: str | None = None,
+    env_extra: Mapping[str, str] | None = None,
 ) -> SuiteRun:
     """Run the suite against a receiver already listening at ``url``, exactly as a user would.
+
+    ``app``: the receiver is instead a ``module:attr`` app of ``tests/`` run in-process
+    (``--target-app``); ``url`` is then what it is reached at (a path will do).
 
     ``fast`` loads only the hookproof plugin (``PYTEST_DISABLE_PLUGIN_AUTOLOAD=1 -p
     hookproof.plugin``): the same suite and plugin, without the ~2 s of importing unrelated
@@ -185,6 +190,9 @@ def run_suite_at(
         "--target-url", url, "--provider", provider, "--secret-env", SECRET_ENV,
         "--hookproof-reports", str(workdir),
     ]
+    if app:
+        command += ["--target-app", app, "--target-app-dir", str(Path(__file__).parent)]
+    env.update(env_extra or {})
     if effects_url:
         command += ["--effects-url", effects_url]
     if events:

@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from flask import Flask, Response, jsonify, request
+from twilio.base.exceptions import TwilioRestException
 from twilio.request_validator import RequestValidator
 from werkzeug.middleware.proxy_fix import ProxyFix
 from werkzeug.serving import make_server
@@ -89,8 +90,13 @@ FRONTLINE_CALLBACKS: dict[str, Callable[[Any], Any]] = {
 
 
 def twilio_flask_app(auth_token: str, db: Path, *, frontline: bool = False,
-                     proxy_fix: bool = False) -> Flask:
-    """A Twilio Conversations and Frontline receiver on Flask and ``RequestValidator``."""
+                     proxy_fix: bool = False, twilio_client: Any = None) -> Flask:
+    """A Twilio Conversations and Frontline receiver on Flask and ``RequestValidator``.
+
+    ``twilio_client`` (a ``twilio.rest.Client``): Frontline's ``onParticipantAdded`` does what
+    Twilio's Frontline demo does, through the helper library: it fetches the participant,
+    merges the customer's details into its attributes and updates it.
+    """
     app = Flask("team-receiver")
     validator = RequestValidator(auth_token)
     dedupe = _Dedupe(db)
@@ -123,10 +129,31 @@ def twilio_flask_app(auth_token: str, db: Path, *, frontline: bool = False,
     def ok_text() -> Response:
         return Response("OK", 200, mimetype="text/plain")  # Express: res.sendStatus(200)
 
+    def participant_added() -> Response:
+        conversation, sid = request.form.get("ConversationSid"), request.form.get("ParticipantSid")
+        if not conversation or not sid:
+            return Response("Bad Request", 400, mimetype="text/plain")
+        try:
+            participant = twilio_client.conversations.v1.conversations(
+                conversation).participants(sid).fetch()
+        except TwilioRestException as exc:
+            if exc.status == 404:  # gone already (or never there): nothing to update
+                return ok_text()
+            raise
+        attributes = json.loads(participant.attributes or "{}")
+        customer = _customer(str(attributes.get("customer_id", "1")))
+        attributes.update(customer_id=customer["customer_id"],
+                          display_name=customer["display_name"])
+        participant.update(attributes=json.dumps(attributes))
+        return ok_text()
+
     @app.post(PREFIX)
     def conversations() -> Response:
-        if frontline and request.form.get("EventType") == "onConversationAdd":
+        event = request.form.get("EventType")
+        if frontline and event == "onConversationAdd":
             return handle(lambda: jsonify({}))  # nothing to change: no known customer
+        if frontline and twilio_client is not None and event == "onParticipantAdded":
+            return handle(participant_added)
         return handle(ok_text)
 
     def callback() -> Response:

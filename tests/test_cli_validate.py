@@ -102,7 +102,8 @@ def test_list_counts(capsys: pytest.CaptureFixture[str]) -> None:
         assert sum(info["kinds"].values()) == info["n"], provider
     assert listed["twilio-conversations"]["kinds"] == {"pre": 10, "post": 13}
     assert "callback" in listed["twilio-frontline"]["kinds"]
-    assert listed["twilio-conversations"]["resources"] == ["WebhookConfiguration"]
+    assert listed["twilio-conversations"]["resources"] == [
+        "WebhookConfiguration", "Conversation", "Participant", "Message", "User"]
     assert "twilio-conversations: Twilio Conversations (23 events: 10 pre, 13 post)" in out
 
 
@@ -126,7 +127,8 @@ def test_list_json(capsys: pytest.CaptureFixture[str]) -> None:
     by_id = {p["provider"]: p for p in document}
     kinds = [e["kind"] for e in by_id["twilio-conversations"]["events"]]
     assert kinds.count("pre") == 10 and kinds.count("post") == 13
-    assert by_id["twilio-conversations"]["resources"] == ["WebhookConfiguration"]
+    assert by_id["twilio-conversations"]["resources"] == [
+        "WebhookConfiguration", "Conversation", "Participant", "Message", "User"]
     add = next(e for e in by_id["twilio-conversations"]["events"]
                if e["name"] == "onMessageAdd")
     assert add["response_contract"] is True and add["budget_seconds"] > 0

@@ -307,6 +307,8 @@ def test_send_reuses_one_keep_alive_connection(client: DeliveryClient) -> None:
 class ScriptedClient:
     """Stands in for DeliveryClient: answers each send with the next scripted exchange."""
 
+    app = None  # not an in-process target
+
     def __init__(self, kinds: list[str | None]) -> None:
         self.kinds = list(kinds)
         self.timeouts: list[float | None] = []

@@ -205,6 +205,13 @@ class Context:
                    "receiver behind it is down)")
         else:
             got = exchange.error or "no answer"
+        if exchange.error_kind == "raised":
+            return self.fail(
+                "the receiver's handler raised an exception", severity="required",
+                expected="an HTTP answer", got=got, exchanges=[exchange], crash=True,
+                receiver_output=crashed.output or None,
+                hint=platform_hint(exchange) or "a webhook handler must catch its own errors "
+                "and answer (4xx for bad input); its traceback is below")
         after = (f"; it came back after {crashed.waited:.1f} s" if crashed.back else
                  f"; it did not come back within {self.target.settings.target_wait:g} s")
         return self.fail(
@@ -251,7 +258,8 @@ class Context:
             hint = REFUSAL_DIAGNOSIS if self.refused_like_forged(exchange) else (
                 "the receiver refused a correctly signed delivery")
         elif exchange.status_class() == "5xx":
-            hint = "the receiver crashed: a valid delivery must never cause a 5xx"
+            hint = platform_hint(exchange) or (
+                "the receiver crashed: a valid delivery must never cause a 5xx")
         raise self.fail(title, expected=expected, got=self.got(exchange), exchanges=[exchange],
                         hint=hint)
 
@@ -289,6 +297,27 @@ class Context:
             return
         raise self.fail(title, expected="4xx", got=self.got(exchange), exchanges=[exchange],
                         hint=hint)
+
+
+def platform_hint(exchange: Exchange) -> str | None:
+    """Why a handler that failed may have failed: a call it made to the platform's API that
+    failed or was not stubbed (in-process targets record every such call)."""
+    failed = exchange.failed_platform_calls
+    if not failed:
+        return None
+    call = failed[0]
+    if call.stubbed:
+        cause = ("the platform stub answered it so (an unknown resource answers 404, as the "
+                 "platform would)")
+    elif call.error and call.error.startswith("blocked"):
+        cause = ("it is not the platform's API, and nothing leaves this machine while the suite "
+                 "runs: unstubbed platform call")
+    else:
+        cause = ("the platform stub is off (--no-platform-stub), so the call went to the "
+                 "network: failed platform call")
+    return (f"the handler's call to the platform failed ({call.describe()}): {cause}. A "
+            "webhook handler must answer even when a call it makes fails (answer, then retry "
+            "the call)")
 
 
 # -- applicability -----------------------------------------------------------------------------

@@ -12,11 +12,12 @@ import threading
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 import requests
 import requests.adapters
 
+from hookproof.scope import PlatformCall
 from hookproof.signing import WireRequest
 
 
@@ -34,10 +35,18 @@ class Exchange:
     """Why there is no usable answer: ``connection refused``, ``timed out after 5.0 s``…"""
     error_kind: str | None = None
     """``unreachable`` | ``tls`` | ``timeout`` | ``redirect`` | ``garbage`` (not HTTP) |
-    ``closed`` (closed or reset without an answer)."""
+    ``closed`` (closed or reset without an answer) | ``raised`` (an in-process app raised)."""
     truncated: bool = False
     """The answer was longer than the bytes read (``--hookproof-max-answer``): the rest was
     discarded unread, and ``body`` holds the start of it."""
+    trace: str | None = None
+    """In-process targets: the traceback the receiver's handler raised or logged."""
+    platform_calls: tuple[PlatformCall, ...] = ()
+    """In-process targets: the HTTP calls the handler made while answering."""
+
+    @property
+    def failed_platform_calls(self) -> tuple[PlatformCall, ...]:
+        return tuple(call for call in self.platform_calls if call.failed)
 
     def trimmed(self, limit: int) -> Exchange:
         """This exchange with both bodies cut to ``limit`` bytes (what is kept for reports:
@@ -101,6 +110,14 @@ def _describe(exc: requests.RequestException) -> tuple[str, str]:
     return "garbage", f"bad answer ({exc.__class__.__name__})"
 
 
+class AppExchange(Protocol):
+    """An in-process transport (:mod:`hookproof.inprocess`): the app answers, no socket."""
+
+    def exchange(self, request: WireRequest, limit: float, max_answer: int) -> Exchange: ...
+
+    def close(self) -> None: ...
+
+
 DEFAULT_MAX_ANSWER = 1024 * 1024
 """Bytes of an answer read by default (``--hookproof-max-answer``); the rest is discarded."""
 _CHUNK = 64 * 1024
@@ -115,10 +132,12 @@ class DeliveryClient:
     """
 
     def __init__(self, *, timeout: float, verify: bool | str = True,
-                 max_answer: int = DEFAULT_MAX_ANSWER) -> None:
+                 max_answer: int = DEFAULT_MAX_ANSWER, app: AppExchange | None = None) -> None:
         self.timeout = timeout
         self.verify = verify
         self.max_answer = max_answer
+        self.app = app
+        """An in-process app every request goes to instead of the network (``--target-app``)."""
         self._session = self._new_session()
         self._lock = threading.Lock()
 
@@ -133,6 +152,8 @@ class DeliveryClient:
 
     def close(self) -> None:
         self._session.close()
+        if self.app is not None:
+            self.app.close()
 
     def send(self, request: WireRequest, *, timeout: float | None = None,
              session: requests.Session | None = None) -> Exchange:
@@ -168,6 +189,8 @@ class DeliveryClient:
 
     def _exchange(self, request: WireRequest, limit: float,
                   session: requests.Session | None) -> Exchange:
+        if self.app is not None:
+            return self.app.exchange(request, limit, self.max_answer)
         started = time.perf_counter()
         try:
             response = (session or self._session).request(
@@ -215,6 +238,8 @@ class DeliveryClient:
                         truncated=truncated)
 
     def _forget_connections(self, session: requests.Session | None) -> None:
+        if self.app is not None:
+            return
         for adapter in (session or self._session).adapters.values():
             if isinstance(adapter, requests.adapters.HTTPAdapter):
                 adapter.poolmanager.clear()

@@ -52,7 +52,7 @@ def render_exchange(exchange: Exchange) -> list[str]:
     lines.append(f"          body: {_head(request.body)}")
     if exchange.error:
         lines.append(f"got:      no usable answer after {exchange.elapsed:.3f} s: {exchange.error}")
-        return lines
+        return [scrub(line) for line in lines + platform_lines(exchange)]
     lines.append(f"got:      HTTP {exchange.status} in {exchange.elapsed * 1000:.0f} ms")
     for name in ("Content-Type", "Location", "Retry-After"):
         for key, value in exchange.headers.items():
@@ -62,7 +62,19 @@ def render_exchange(exchange: Exchange) -> list[str]:
     if exchange.truncated:
         lines.append("          (the answer was longer: only its start was read, the rest "
                      "discarded)")
+    lines += platform_lines(exchange)
     return [scrub(line) for line in lines]
+
+
+def platform_lines(exchange: Exchange) -> list[str]:
+    """The handler's calls to the platform (in-process targets), one line each."""
+    if not exchange.platform_calls:
+        return []
+    lines = ["while answering, the receiver called:"]
+    lines += [f"          {call.describe()}" for call in exchange.platform_calls[:20]]
+    if len(exchange.platform_calls) > 20:
+        lines.append(f"          … and {len(exchange.platform_calls) - 20} more")
+    return lines
 
 
 @dataclass(frozen=True)
@@ -115,8 +127,11 @@ class CheckFailure(AssertionError):
         self.hint = hint
         self.crash = crash
         """The receiver stopped answering on this delivery (crashed or closed the connection)."""
+        if receiver_output is None and self.exchanges and self.exchanges[-1].trace:
+            receiver_output = self.exchanges[-1].trace  # an in-process app's own traceback
         self.receiver_output = receiver_output
-        """What a managed receiver printed from this delivery on (its stack trace)."""
+        """What a managed receiver printed from this delivery on (its stack trace), or the
+        traceback an in-process app raised or logged."""
         self.exit_status = exit_status
         super().__init__(self.render())
 
@@ -135,6 +150,13 @@ class CheckFailure(AssertionError):
         }
         fields.update(changes)
         return CheckFailure(**fields)
+
+    @property
+    def output_label(self) -> str:
+        in_process = bool(self.exchanges and (self.exchanges[-1].trace
+                                              or self.exchanges[-1].error_kind == "raised"))
+        return ("the receiver's traceback (in process)" if in_process else
+                "the receiver's output from this delivery on")
 
     @property
     def reproduction(self) -> str | None:
@@ -175,7 +197,7 @@ class CheckFailure(AssertionError):
             lines.append(f"  {self.reproduction}")
         if self.receiver_output:
             lines.append("")
-            lines.append("the receiver's output from this delivery on:")
+            lines.append(self.output_label + ":")
             lines.extend(f"  | {line}" for line in self.receiver_output.splitlines())
         return "\n".join(lines)
 
@@ -216,6 +238,8 @@ class CheckFailure(AssertionError):
             "crash": self.crash,
             "receiver_output": self.receiver_output,
             "exit_status": self.exit_status,
+            "platform_calls": [] if exchange is None else [
+                call.as_dict() for call in exchange.platform_calls],
         }
 
 

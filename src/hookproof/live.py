@@ -393,7 +393,7 @@ def replay(path: Path, *, provider_id: str, target_url: str, secret: str,
            as_recorded: bool = False, events: Sequence[str] = (), limit: int | None = None,
            concurrency: int = 1, signing_url: str | None = None, out: TextIO) -> int:
     from hookproof.builder import DeliveryBuilder
-    from hookproof.send import _Judge
+    from hookproof.send import Judge
     from hookproof.settings import Settings
     from hookproof.target import make_target
     from hookproof.validation import engine_for
@@ -422,7 +422,7 @@ def replay(path: Path, *, provider_id: str, target_url: str, secret: str,
             body = item.request.body if item.request.method != "GET" else None
             request = builder.build(event, item.payload, body=body).request
         exchange = target.client.send(request)
-        judge = _Judge(provider, event, target)
+        judge = Judge(provider, event, target)
         try:
             verdict = judge.accepted(exchange)
             return item, f"ok: {verdict}", True

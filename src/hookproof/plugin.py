@@ -24,6 +24,7 @@ settings_key = pytest.StashKey[Settings]()
 session_key: pytest.StashKey[HookproofSession] = pytest.StashKey()
 failure_key = pytest.StashKey[Any]()
 latency_key = pytest.StashKey[list[tuple[str, float]]]()
+calls_key = pytest.StashKey[list[list[str]]]()
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -49,7 +50,17 @@ def pytest_addhooks(pluginmanager: pytest.PytestPluginManager) -> None:
     pluginmanager.add_hookspecs(hookspecs)
 
 
-def _settings(config: pytest.Config) -> Settings:
+def overrides_app(config: pytest.Config) -> bool:
+    """Whether a conftest already loaded defines ``hookproof_app``: the team's own app, run
+    in-process by plain ``pytest``."""
+    for plugin in config.pluginmanager.get_plugins():
+        if (str(getattr(plugin, "__file__", "") or "").endswith("conftest.py")
+                and hasattr(plugin, "hookproof_app")):
+            return True
+    return False
+
+
+def _settings(config: pytest.Config, in_process: bool = False) -> Settings:
     def cli(option: Any) -> Any:
         return config.getoption(f"hookproof_{option.dest}")
 
@@ -60,7 +71,7 @@ def _settings(config: pytest.Config) -> Settings:
             return None
 
     try:
-        return resolve_settings(cli, ini)
+        return resolve_settings(cli, ini, in_process=in_process)
     except HookproofError as exc:
         raise pytest.UsageError(f"hookproof: {exc}") from None
 
@@ -68,7 +79,8 @@ def _settings(config: pytest.Config) -> Settings:
 @pytest.hookimpl(tryfirst=True)
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "hookproof: a hookproof conformance check")
-    settings = _settings(config)
+    by_fixture = overrides_app(config)
+    settings = _settings(config, in_process=by_fixture)
     config.stash[settings_key] = settings
     if not settings.active:
         return
@@ -79,10 +91,15 @@ def pytest_configure(config: pytest.Config) -> None:
     config.stash[session_key] = session
     config.pluginmanager.register(session, "hookproof-session")
     if config.args_source != pytest.Config.ArgsSource.ARGS:
-        # `pytest --target-url URL` with no path runs the bundled suite
         import hookproof.suite
 
-        config.args = [str(Path(hookproof.suite.__file__).parent)]
+        suite = str(Path(hookproof.suite.__file__).parent)
+        if by_fixture and not settings.target_app:
+            # plain `pytest` with a hookproof_app fixture: the team's tests and the suite
+            config.args = [*config.args, suite]
+        else:
+            # `pytest --target-url URL` with no path runs the bundled suite
+            config.args = [suite]
 
 
 class HookproofSession:
@@ -106,6 +123,12 @@ class HookproofSession:
         """Cause -> [first report, its text, the other tests it covers] (terminal grouping)."""
         if settings.target_command:
             self._manage_receiver()
+        self.app: Any = None
+        """The ``--target-app`` app, loaded once (each pytest-xdist worker loads its own)."""
+        if settings.target_app:
+            from hookproof.inprocess import load_app
+
+            self.app = load_app(settings.target_app, settings.target_app_dir)
 
     def _check_reports_dir(self) -> None:
         """A report directory that cannot be written is a usage error now, not a traceback
@@ -258,6 +281,7 @@ class HookproofSession:
             "baselined": failure is not None and (
                 case_key(case) in self.baseline or self.settings.baseline_update),
             "latencies_ms": item.stash.get(latency_key, []),
+            "platform_calls": item.stash.get(calls_key, []),
         }
         if report.skipped and not hasattr(report, "wasxfail"):
             record["reason"] = _skip_reason(report)
@@ -441,12 +465,89 @@ def hookproof_settings(pytestconfig: pytest.Config) -> Settings:
 
 
 @pytest.fixture(scope="session")
-def hookproof_target(pytestconfig: pytest.Config) -> Any:
-    """The receiver under test: provider, delivery builder and keep-alive client."""
+def hookproof_app(pytestconfig: pytest.Config) -> Any:
+    """The receiver's WSGI or ASGI app, tested in this process with no server and no port.
+
+    Default: the ``--target-app module:attr`` app, or None (the target is a URL). Override it
+    in the conftest.py at your project's root to return your app (Flask, FastAPI, Starlette,
+    Django's ``get_wsgi_application()``...): plain ``pytest`` then runs the conformance suite
+    against it as well as your own tests (give the provider in the ini file:
+    ``hookproof_provider = twilio-conversations``)."""
+    session = pytestconfig.stash.get(session_key, None)
+    return None if session is None else session.app
+
+
+@pytest.fixture(scope="session")
+def hookproof_target(request: pytest.FixtureRequest, pytestconfig: pytest.Config) -> Any:
+    """The receiver under test: provider, delivery builder and client (a keep-alive HTTP
+    session, or the in-process app of ``hookproof_app``)."""
     session = pytestconfig.stash.get(session_key, None)
     if session is None:
-        pytest.skip("hookproof: no --target-url given")
-    return session.target
+        pytest.skip("hookproof: no --target-url, --target-app or hookproof_app fixture given")
+    target = session.target
+    if session.settings.target_app or overrides_app(pytestconfig):
+        app = request.getfixturevalue("hookproof_app")
+        if app is None:
+            pytest.skip("hookproof: the hookproof_app fixture returned None: no app to test")
+        if not target.in_process:
+            from hookproof.errors import UsageError
+
+            try:
+                target.serve_app(app, name=session.settings.target_app or "hookproof_app")
+            except UsageError as exc:
+                pytest.exit(f"hookproof: {exc}", returncode=pytest.ExitCode.USAGE_ERROR)
+            request.addfinalizer(target.client.close)
+    return target
+
+
+@pytest.fixture(scope="session")
+def hookproof_deliver(request: pytest.FixtureRequest, pytestconfig: pytest.Config) -> Any:
+    """Send one signed delivery to the configured target and get the suite's verdict.
+
+    ``hookproof_deliver(event, provider=None, payload=None, **changes)``: the bundled example
+    of ``event`` (or ``payload``: a dict, or a path to a JSON or form file), with ``changes``
+    applied (``Body="hi"``; a dotted key such as ``**{"data.id": 7}`` for JSON; ``None``
+    removes a field), signed with the secret of ``--secret-env`` and sent to ``--target-url``,
+    ``--target-app`` or your ``hookproof_app``. Returns a ``Delivered``: ``.conforms``,
+    ``.verdict``, ``.failure``, ``.status``, ``.json()``, ``.platform_calls``::
+
+        def test_message_added(hookproof_deliver):
+            assert hookproof_deliver("onMessageAdded", Body="hello").conforms
+    """
+    from hookproof.deliver import Deliverer
+
+    settings: Settings = pytestconfig.stash[settings_key]
+    session = pytestconfig.stash.get(session_key, None)
+    app = request.getfixturevalue("hookproof_app")
+    transport = None
+    session_target = None
+    if session is not None:
+        session_target = request.getfixturevalue("hookproof_target")
+        transport = session_target.client.app
+    elif app is not None:
+        import dataclasses
+
+        from hookproof.inprocess import AppTransport
+        from hookproof.settings import IN_PROCESS_ORIGIN
+
+        transport = AppTransport(app, name="hookproof_app")
+        request.addfinalizer(transport.close)
+        if settings.target_url is None:
+            settings = dataclasses.replace(settings, target_url=IN_PROCESS_ORIGIN + "/")
+    deliverer = Deliverer(settings, app_transport=transport, session_target=session_target)
+    request.addfinalizer(deliverer.close)
+
+    def deliver(event: str, provider: str | None = None, payload: Any = None,
+                **changes: Any) -> Any:
+        from hookproof.errors import HookproofError
+
+        __tracebackhide__ = True
+        try:
+            return deliverer(event, provider, payload, **changes)
+        except HookproofError as exc:
+            pytest.fail(f"hookproof_deliver: {exc}", pytrace=False)
+
+    return deliver
 
 
 class CheckRun:
@@ -471,7 +572,8 @@ class CheckRun:
         start = len(self.target.exchanges)
         try:
             self.target.check_available(self.case.event)
-            run(self.case, self.target)
+            with self.target.platform_active():
+                run(self.case, self.target)
         except TargetUnavailable as exc:
             pytest.skip(f"not run: {exc}")
         except NotObserved as exc:
@@ -488,6 +590,9 @@ class CheckRun:
                                    "--hookproof-strict"))
             raise
         finally:
+            self.item.stash[calls_key] = [
+                list(call.route()) for _, _, exchange in self.target.exchanges[start:]
+                for call in exchange.platform_calls]
             self.item.stash[latency_key] = [
                 (event, round(exchange.elapsed * 1000, 2))
                 for _, event, exchange in self.target.exchanges[start:]

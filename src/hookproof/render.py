@@ -176,6 +176,12 @@ def render_markdown(report: Mapping[str, Any]) -> str:
                       + ", ".join(f"`{_md(k)}`" for k in t["stale_baseline"]), ""]
         if t.get("receiver_log"):
             lines += [f"Receiver output of the whole run: `{_md(t['receiver_log'])}`", ""]
+        if t.get("platform_calls"):
+            lines += ["The receiver's calls to the platform while the suite ran (in process):",
+                      "", "| call | outcome | times |", "|---|---|---|"]
+            lines += [f"| `{_md(c['call'])}` | {_md(c['outcome'])} | {c['count']} |"
+                      for c in t["platform_calls"][:50]]
+            lines.append("")
         if t.get("live"):
             lines += ["| event | deliveries | bad signatures | contract errors | drift | "
                       "receiver failures |", "|---|---|---|---|---|---|"]
@@ -233,6 +239,13 @@ def render_markdown(report: Mapping[str, Any]) -> str:
     return text
 
 
+def _platform_calls(failure: Mapping[str, Any]) -> list[str]:
+    """One line per call the receiver made to the platform while answering (in process)."""
+    from hookproof.scope import PlatformCall
+
+    return [PlatformCall(**call).describe() for call in failure.get("platform_calls") or ()]
+
+
 def _markdown_failure(failure: Mapping[str, Any]) -> list[str]:
     where = failure.get("event") or PROVIDER_ROW
     mark = "⚠️" if failure["severity"] == "recommended" else "❌"
@@ -252,6 +265,9 @@ def _markdown_failure(failure: Mapping[str, Any]) -> list[str]:
         lines.append(f"- receiver: {esc(failure['exit_status'])}")
     if failure.get("reproduction"):
         lines += ["", *_fence(failure["reproduction"], "sh")]
+    calls = _platform_calls(failure)
+    if calls:
+        lines += ["", "While answering, the receiver called:", "", *_fence("\n".join(calls))]
     if failure.get("receiver_output"):
         lines += ["", "The receiver's output from this delivery on:", "",
                   *_fence(str(failure["receiver_output"])[-4000:])]
@@ -433,6 +449,10 @@ def _failure_html(target: Mapping[str, Any], failure: Mapping[str, Any], *,
             got = (f"HTTP {response['status']} in {response['elapsed_ms']} ms\n"
                    f"{_headers_text(response['headers'])}\n\n{response.get('body_head') or ''}")
         body.append(f'<h3>Came back</h3><pre class="response">{esc(got)}</pre>')
+    calls = _platform_calls(failure)
+    if calls:
+        body.append("<h3>While answering, the receiver called</h3>"
+                    f'<pre class="platform-calls">{esc(chr(10).join(calls))}</pre>')
     if failure.get("receiver_output"):
         body.append("<h3>The receiver's output from this delivery on</h3>"
                     f'<pre class="receiver-output">{esc(failure["receiver_output"])}</pre>')
@@ -542,6 +562,14 @@ def render_html(report: Mapping[str, Any]) -> str:
             parts.append(f'<p class="meta">The receiver\'s output of the whole run: '
                          f'<a class="receiver-log" href="{esc(t["receiver_log"])}">'
                          f"{esc(t['receiver_log'])}</a></p>")
+        if t.get("platform_calls"):
+            rows = "".join(f"<tr><td><code>{esc(c['call'])}</code></td><td>"
+                           f"{esc(c['outcome'])}</td><td>{c['count']}</td></tr>"
+                           for c in t["platform_calls"][:50])
+            parts.append("<details class=\"platform-calls\"><summary>The receiver's calls to "
+                         "the platform while the suite ran (in process)</summary><table><tr>"
+                         f"<th>call</th><th>outcome</th><th>times</th></tr>{rows}</table>"
+                         "</details>")
         if t.get("diagnosis"):
             parts.append(f'<p class="diagnosis"><strong>{esc(t["diagnosis"])}</strong></p>')
         if t.get("stale_baseline"):

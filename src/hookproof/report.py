@@ -51,6 +51,7 @@ def target_section(
     results: list[dict[str, Any]] = []
     failures: list[dict[str, Any]] = []
     latencies: dict[str, list[float]] = {}
+    calls: dict[tuple[str, str], int] = {}
     for record in records:
         result = {
             "check": record["check"],
@@ -66,6 +67,8 @@ def target_section(
             failures.append({**record["failure"], "baselined": result["baselined"]})
         for event, elapsed_ms in record.get("latencies_ms") or ():
             latencies.setdefault(event, []).append(float(elapsed_ms))
+        for call, outcome in record.get("platform_calls") or ():
+            calls[(call, outcome)] = calls.get((call, outcome), 0) + 1
     declared = list(provider["events"])
     exercised = sorted({r["event"] for r in results if r["event"]} & set(declared),
                        key=declared.index)
@@ -91,6 +94,10 @@ def target_section(
         extra["unavailable"] = reasons
     if receiver_log:
         extra["receiver_log"] = receiver_log
+    if calls:
+        extra["platform_calls"] = [
+            {"call": call, "outcome": outcome, "count": count}
+            for (call, outcome), count in sorted(calls.items(), key=lambda c: (-c[1], c[0]))]
     return {
         "name": name,
         "provider": provider["id"],

@@ -216,7 +216,7 @@ def _failure_lines(failure: CheckFailure, *, blocking: bool) -> list[str]:
 # -- judging ----------------------------------------------------------------------------------
 
 
-class _Judge:
+class Judge:
     """The suite's rules for one event, applied to exchanges that ``send`` made itself."""
 
     def __init__(self, provider: Provider, event: Event, target: Any) -> None:
@@ -332,7 +332,7 @@ def send(options: SendOptions, *, out: TextIO | None = None,
         raise InputError(f"--ca-bundle {options.ca_bundle}: no such file")
     target = make_target(provider, settings, secret=secret, engine=engine_for(catalogue))
     builder = target.builder
-    judge = _Judge(provider, event, target)
+    judge = Judge(provider, event, target)
 
     signed_with = f"computed with ${options.secret_env}, not shown"
     build: dict[str, Any] = {}

@@ -58,6 +58,17 @@ OPTIONS: tuple[Option, ...] = (
            "seconds to wait for a receiver that stopped answering to come back before its "
            "remaining checks are recorded as not run (default: 10)", default=10.0,
            kind="float", metavar="SECONDS", maximum=600),
+    Option("target_app", "--target-app", "hookproof_target_app", "HOOKPROOF_TARGET_APP",
+           "test a WSGI or ASGI app in this process, module:attr or module:factory() (no "
+           "server, no port); --target-url is then optional, or a path such as /webhooks",
+           metavar="MODULE:ATTR"),
+    Option("target_app_dir", "--target-app-dir", "hookproof_target_app_dir",
+           "HOOKPROOF_TARGET_APP_DIR", "with --target-app: a directory put first on sys.path "
+           "to import it from", metavar="DIR"),
+    Option("no_platform_stub", "--no-platform-stub", "hookproof_no_platform_stub",
+           "HOOKPROOF_NO_PLATFORM_STUB", "in-process targets: let the receiver's calls to the "
+           "platform's REST API reach the network instead of hookproof's stub (they are still "
+           "recorded)", default=False, kind="bool"),
     Option("target_command", "--target-command", "hookproof_target_command",
            "HOOKPROOF_TARGET_COMMAND", "start the receiver with this command, capture its "
            "output, restart it when a delivery crashes it, stop it at the end",
@@ -123,6 +134,10 @@ OPTIONS: tuple[Option, ...] = (
            maximum=10_000),
 )
 
+IN_PROCESS_ORIGIN = "http://localhost"
+"""Where an in-process app is reached when ``--target-url`` gives only a path (or nothing):
+the host the app sees, and the URL the platform signs."""
+
 DERIVED_FIELDS = ("signing_urls",)
 """Settings computed from an option rather than given as one (``--signing-url GROUP=URL``)."""
 _ZERO_ALLOWED = ("seed", "fuzz_examples", "effects_wait", "target_wait", "target_restarts")
@@ -141,6 +156,9 @@ class Settings:
     no_forwarded: bool = False
     method: str | None = None
     target_wait: float = 10.0
+    target_app: str | None = None
+    target_app_dir: str | None = None
+    no_platform_stub: bool = False
     target_command: str | None = None
     target_cwd: str | None = None
     target_ready: str | None = None
@@ -253,10 +271,14 @@ def resolve_settings(
     cli: Getter,
     ini: Getter,
     environ: Mapping[str, str] | None = None,
+    *,
+    in_process: bool = False,
 ) -> Settings:
     """Resolve every option: command line > environment > ini > default.
 
     ``cli`` and ``ini`` return None (or an empty list) where the option was not given.
+    ``in_process``: the target is an app in this process (a ``hookproof_app`` fixture), as
+    with ``--target-app``: URLs may be given as paths, and ``--target-url`` defaults to ``/``.
     """
     environ = os.environ if environ is None else environ
     values: dict[str, Any] = {}
@@ -278,6 +300,8 @@ def resolve_settings(
         values[option.dest] = _parse(option, raw, origin)
         origins[option.dest] = origin
 
+    if values["target_app"] or in_process:
+        _in_process_urls(values, origins)
     values["signing_url"], values["signing_urls"] = _signing_urls(
         values["signing_url"] or (), origins.get("signing_url", ""))
     for dest in ("target_url", "signing_url", "effects_url", "target_ready"):
@@ -299,9 +323,29 @@ def resolve_settings(
                          f"{values['ca_bundle']!r} is not a readable file")
     if values["baseline_update"] and not values["baseline"]:
         raise UsageError("--hookproof-baseline-update needs --hookproof-baseline PATH")
+    if values["target_app"] and values["target_command"]:
+        raise UsageError("--target-app runs the app in this process; --target-command starts "
+                         "a server: give one of them")
     if values["target_url"] and not values["provider"]:
         raise UsageError("--target-url needs --provider (see `hookproof list` for the names)")
     return Settings(**values)
+
+
+def _in_process_urls(values: dict[str, Any], origins: dict[str, str]) -> None:
+    """An in-process app is reached at any URL: a path is taken on ``http://localhost``
+    (what the app sees as its host, and what the platform signs)."""
+    def absolute(value: str) -> str:
+        return IN_PROCESS_ORIGIN + value if value.startswith("/") else value
+
+    values["target_url"] = absolute(values["target_url"] or "/")
+    origins.setdefault("target_url", "default (in process)")
+    if values["effects_url"]:
+        values["effects_url"] = absolute(values["effects_url"])
+    values["hook_urls"] = [
+        f"{group}={absolute(url)}" if sep else item
+        for item in (values["hook_urls"] or ())
+        for group, sep, url in [item.partition("=")]
+    ] or None
 
 
 _ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,127}$")

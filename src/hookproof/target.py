@@ -72,6 +72,9 @@ class EffectsProbe:
     url: str | None = None
     hook: EffectsHook | None = None
     verify: bool | str = True
+    app: Any = None
+    """An in-process app (:class:`~hookproof.inprocess.AppTransport`) the probe's URL is
+    asked of, when the target is one."""
 
     @property
     def available(self) -> bool:
@@ -103,6 +106,8 @@ class EffectsProbe:
                 return int(answer)
         if self.url is None:
             return None
+        if self.app is not None:
+            return self._count_in_process(key)
         try:
             response = requests.get(self.url, params={"key": key}, timeout=10, verify=self.verify,
                                     stream=True)
@@ -118,6 +123,28 @@ class EffectsProbe:
             return count
         except (requests.RequestException, HookproofError, ValueError, KeyError,
                 TypeError) as exc:
+            raise TargetUnavailable(
+                f"the effects probe {self.url} did not answer {{\"count\": n}} ({exc})"
+            ) from None
+
+
+    def _count_in_process(self, key: str) -> int:
+        from urllib.parse import urlencode
+
+        from hookproof.signing import WireRequest
+
+        assert self.url is not None
+        separator = "&" if "?" in self.url else "?"
+        request = WireRequest("GET", f"{self.url}{separator}{urlencode({'key': key})}", {}, b"")
+        exchange = self.app.exchange(request, 10.0, PROBE_ANSWER_LIMIT)
+        try:
+            if exchange.error or exchange.status != 200 or exchange.truncated:
+                raise ValueError(exchange.error or f"HTTP {exchange.status}")
+            count = safejson.loads(exchange.body, what="its answer")["count"]
+            if isinstance(count, bool) or not isinstance(count, int) or not 0 <= count < 10**9:
+                raise ValueError(f"count {str(count)[:20]!r} is not a count")
+            return count
+        except (HookproofError, ValueError, KeyError, TypeError) as exc:
             raise TargetUnavailable(
                 f"the effects probe {self.url} did not answer {{\"count\": n}} ({exc})"
             ) from None
@@ -146,6 +173,30 @@ class Target:
     """Endpoints that have answered at least once (a refusal later is a crash, not a typo)."""
     managed: Any = None
     """The receiver process hookproof started (``--target-command``), if any."""
+    platform: Any = None
+    """In-process targets: the :class:`~hookproof.platform_stub.PlatformGuard` that answers
+    (or, with ``--no-platform-stub``, records) the receiver's calls to the platform."""
+
+    @property
+    def in_process(self) -> bool:
+        return self.client.app is not None
+
+    def serve_app(self, app: Any, name: str = "the app") -> None:
+        """Send every delivery (and the effects probe) to ``app`` in this process."""
+        from hookproof.inprocess import AppTransport
+        from hookproof.platform_stub import PlatformGuard
+
+        transport = AppTransport(app, name=name)
+        self.client.app = transport
+        self.effects.app = transport
+        self.platform = PlatformGuard(stub=not self.settings.no_platform_stub)
+
+    def platform_active(self) -> Any:
+        """While a check runs: the receiver's platform calls answered by the stub."""
+        import contextlib
+
+        return self.platform.active() if self.platform is not None else (
+            contextlib.nullcontext())
 
     def budget(self, event: Event) -> float:
         """The time an answer may take: the platform's budget, or a tighter one asked for."""
@@ -277,7 +328,11 @@ class Target:
     def _judge_availability(self, endpoint: str, exchange: Exchange, mark: int) -> None:
         """Tell a crash, an outage and a hang apart from the receiver's own answers."""
         kind = exchange.error_kind
-        answered = exchange.status is not None and exchange.status not in PROXY_DOWN_STATUSES
+        if kind == "raised":  # an in-process app raised: its delivery's crash, the app lives on
+            raise TargetCrashed(exchange, back=True, waited=0.0, output=exchange.trace or "")
+        # in process there is no proxy: a 502/503/504 is the app's own answer
+        answered = exchange.status is not None and (
+            self.in_process or exchange.status not in PROXY_DOWN_STATUSES)
         server = _server_of(endpoint)
         if answered and kind != "redirect":
             with self._lock:

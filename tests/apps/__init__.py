@@ -1,0 +1,1 @@
+"""Receivers as teams write them, loaded in-process by ``--target-app`` (module:factory())."""
