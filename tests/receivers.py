@@ -49,6 +49,32 @@ def run_in_thread(app: ASGIApp) -> tuple[str, Callable[[], None]]:
     return f"http://127.0.0.1:{port}", stop
 
 
+def _read_request(conn: socket.socket) -> bytes:
+    """The whole request (headers and a Content-Length body), which may arrive in several
+    segments: closing with part of it unread would reset the connection instead of closing
+    it, and the client would see another failure than the one a test means."""
+    data = b""
+    while b"\r\n\r\n" not in data:
+        chunk = conn.recv(65536)
+        if not chunk:
+            return data
+        data += chunk
+        if not data[:1].isalpha():  # not HTTP (a TLS handshake, say): no more to wait for
+            return data
+    head, _, body = data.partition(b"\r\n\r\n")
+    length = 0
+    for line in head.split(b"\r\n")[1:]:
+        name, _, value = line.partition(b":")
+        if name.strip().lower() == b"content-length" and value.strip().isdigit():
+            length = int(value.strip())
+    while len(body) < length:
+        chunk = conn.recv(65536)
+        if not chunk:
+            break
+        body += chunk
+    return data
+
+
 class RawServer:
     """A TCP server on 127.0.0.1 that reads a request, writes ``answer`` raw (garbage is
     fine; None writes nothing) and closes: targets no HTTP server would be."""
@@ -72,7 +98,7 @@ class RawServer:
         with conn:
             conn.settimeout(2)
             try:
-                conn.recv(65536)
+                _read_request(conn)
                 if self.answer is not None:
                     conn.sendall(self.answer)
             except OSError:
