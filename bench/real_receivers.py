@@ -29,6 +29,18 @@ from pathlib import Path
 
 SECRET = "bench-real-receivers-auth-token-0f3a"
 PORT = 5001
+STUB_PORT = 8089
+TWILIO_TO_STUB = """\
+// Loaded with node --require: every twilio domain's URL goes to hookproof's platform stub,
+// as a team's test configuration does with client.conversations.baseUrl = STUB.
+const Domain = require(require.resolve("twilio/lib/base/Domain",
+                                       {paths: [process.cwd()]})).default;
+const absoluteUrl = Domain.prototype.absoluteUrl;
+Domain.prototype.absoluteUrl = function (uri) {
+  return absoluteUrl.call(this, uri).replace(/^https:\\/\\/([a-z-]+)\\.twilio\\.com/,
+    (_, host) => host === "frontline-api" ? "STUB/frontline" : "STUB");
+};
+"""
 
 
 @dataclass(frozen=True)
@@ -43,6 +55,8 @@ class Receiver:
     hook_paths: dict[str, str] = field(default_factory=dict)
     env: dict[str, str] = field(default_factory=dict)
     suite_args: tuple[str, ...] = ()
+    platform_stub: bool = False
+    """Run ``hookproof stub serve`` beside it and point its twilio library at the stub."""
 
 
 RECEIVERS = (
@@ -54,6 +68,15 @@ RECEIVERS = (
              env={"TWILIO_ACCOUNT_SID": "AC" + "0" * 32, "TWILIO_AUTH_TOKEN": SECRET,
                   "TWILIO_SMS_NUMBER": "+15555550100",
                   "TWILIO_WHATSAPP_NUMBER": "whatsapp:+15555550100"}),
+    # The same, with its calls to the Twilio REST API answered by `hookproof stub serve`.
+    Receiver("frontline-demo-service+stub", "twilio/frontline-demo-service",
+             ("node", "src/index.js"), "twilio-frontline", "/callbacks/conversations",
+             hook_paths={"crm": "/callbacks/crm", "outgoing": "/callbacks/outgoing-conversation",
+                         "templates": "/callbacks/templates", "routing": "/callbacks/routing"},
+             env={"TWILIO_ACCOUNT_SID": "AC" + "0" * 32, "TWILIO_AUTH_TOKEN": SECRET,
+                  "TWILIO_SMS_NUMBER": "+15555550100",
+                  "TWILIO_WHATSAPP_NUMBER": "whatsapp:+15555550100"},
+             platform_stub=True),
     # A Conversations onMessageAdd pre-event hook that filters words (Express 4).
     Receiver("twilio-conversations-censormw", "gspncr/twilio-conversations-censormw",
              ("node", "app.js"), "twilio-conversations", "/filter",
@@ -107,8 +130,23 @@ def _inside(receiver_name: str, source: Path, reports: Path) -> int:
     for group, path in receiver.hook_paths.items():
         command += ["--hook-url", f"{group}={base}{path}"]
     env = {**os.environ, **receiver.env, "PORT": str(PORT), "BENCH_SECRET": SECRET}
-    completed = subprocess.run(command, cwd=reports, env=env, capture_output=True, text=True,
-                               check=False, timeout=1800)
+    stub = None
+    if receiver.platform_stub:
+        stub = subprocess.Popen([sys.executable, "-m", "hookproof.cli", "stub", "serve",
+                                 "--port", str(STUB_PORT)], stdout=open(  # noqa: SIM115
+                                     reports / "stub.log", "w", encoding="utf-8"),
+                                stderr=subprocess.STDOUT)
+        preload = reports / "twilio-to-stub.js"
+        preload.write_text(TWILIO_TO_STUB.replace("STUB", f"http://127.0.0.1:{STUB_PORT}"),
+                           encoding="utf-8")
+        env["NODE_OPTIONS"] = f"--require {preload}"
+    try:
+        completed = subprocess.run(command, cwd=reports, env=env, capture_output=True,
+                                   text=True, check=False, timeout=1800)
+    finally:
+        if stub is not None:
+            stub.terminate()
+            stub.wait(10)
     (reports / "suite.log").write_text(completed.stdout + completed.stderr, encoding="utf-8")
     return completed.returncode
 
