@@ -542,3 +542,23 @@ def test_signing_url_applies_in_process(tmp_path: Path) -> None:
     assert wrong.returncode == 1
     assert "every correctly signed delivery was refused" in wrong.report["targets"][0].get(
         "diagnosis", "")
+
+
+def test_the_baseline_works_in_process(tmp_path: Path) -> None:
+    """An in-process app's known failure is recorded and then baselined, as for a URL."""
+    baseline = tmp_path / "baseline.json"
+    common: dict[str, Any] = {
+        "app": "apps.fastapi_varda:create_unbounded_app()",
+        "effects_url": "/webhooks/varda/effects", "events": ["conversation.created"]}
+    recorded = run_suite_at("/webhooks/varda", "varda", tmp_path / "record", **common,
+                            extra_args=["--fuzz-examples", "0", "--hookproof-baseline",
+                                        str(baseline), "--hookproof-baseline-update"])
+    assert recorded.returncode == 0, recorded.output[-2000:]
+    assert "signature.malformed_header_rejected" in baseline.read_text()
+    again = run_suite_at("/webhooks/varda", "varda", tmp_path / "again", **common,
+                         extra_args=["--fuzz-examples", "0", "--hookproof-baseline",
+                                     str(baseline)])
+    assert again.returncode == 0, again.output[-2000:]
+    known = json.loads(baseline.read_text())["known_failures"]
+    assert again.report["targets"][0]["summary"]["baselined"] == len(known) >= 1
+    assert again.report["targets"][0]["summary"]["fail_required"] == 0
