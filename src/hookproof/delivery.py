@@ -6,6 +6,7 @@ traceback: it becomes an :class:`Exchange` whose ``error`` says what happened in
 
 from __future__ import annotations
 
+import concurrent.futures
 import contextlib
 import dataclasses
 import threading
@@ -140,6 +141,7 @@ class DeliveryClient:
         """An in-process app every request goes to instead of the network (``--target-app``)."""
         self._session = self._new_session()
         self._lock = threading.Lock()
+        self._workers: concurrent.futures.ThreadPoolExecutor | None = None
 
     def _new_session(self, pool: int = 10) -> requests.Session:
         session = requests.Session()
@@ -152,6 +154,10 @@ class DeliveryClient:
 
     def close(self) -> None:
         self._session.close()
+        with self._lock:
+            workers, self._workers = self._workers, None
+        if workers is not None:
+            workers.shutdown(wait=False)
         if self.app is not None:
             self.app.close()
 
@@ -160,19 +166,32 @@ class DeliveryClient:
         """The exchange, finished within ``timeout`` seconds in all (the default: the
         client's): past it, the exchange is abandoned and reported as timed out."""
         limit = self.timeout if timeout is None else timeout
-        outcome: list[Exchange] = []
         started = time.perf_counter()
-        worker = threading.Thread(target=lambda: outcome.append(
-            self._exchange(request, limit, session)), daemon=True, name="hookproof-exchange")
-        worker.start()
-        worker.join(limit)
-        if outcome:
-            return outcome[0]
+        pool = self._pool()
+        future = pool.submit(self._exchange, request, limit, session)
+        try:
+            return future.result(limit)
+        except concurrent.futures.TimeoutError:
+            pass
         # still connecting, trickling headers or an endless body: given up, its connection
-        # left to the abandoned thread (never reused), and a fresh one for the next delivery
+        # left to the abandoned worker (never reused), and a fresh one for the next delivery;
+        # the worker is lost to its pool, so the next exchange gets a new pool
+        with self._lock:
+            if self._workers is pool:
+                self._workers = None
+        pool.shutdown(wait=False)
         self._forget_connections(session)
         return Exchange(request, elapsed=time.perf_counter() - started,
                         error=f"no complete answer within {limit:g} s", error_kind="timeout")
+
+    def _pool(self) -> concurrent.futures.ThreadPoolExecutor:
+        """The worker threads exchanges run on (each under its deadline): kept, since
+        starting a thread per exchange costs more than the exchange on loopback."""
+        with self._lock:
+            if self._workers is None:
+                self._workers = concurrent.futures.ThreadPoolExecutor(
+                    max_workers=128, thread_name_prefix="hookproof-exchange")
+            return self._workers
 
     def _read(self, response: requests.Response) -> tuple[bytes, bool]:
         """At most ``max_answer`` bytes of the body; whether there was more (discarded)."""

@@ -11,6 +11,7 @@ from typing import Any
 
 import yaml
 
+from hookproof.catalogue import SAFE_LOADER
 from hookproof.encoding import decode_form
 
 
@@ -71,7 +72,7 @@ def invalid_examples(provider: str, subject: str, *,
         return ()
     expected_file = folder / "expected.yaml"
     expected: dict[str, Any] = (
-        yaml.safe_load(expected_file.read_text(encoding="utf-8")) or {}
+        yaml.load(expected_file.read_text(encoding="utf-8"), Loader=SAFE_LOADER) or {}
         if expected_file.is_file() else {}
     )
     out: list[InvalidExample] = []

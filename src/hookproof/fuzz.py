@@ -269,6 +269,52 @@ Judge = Callable[["Context", "Exchange"], None]
 
 
 def fuzz(ctx: Context, mode: Mode, judge: Judge) -> None:
+    """Send the generated payloads of ``ctx.event`` (kept in the corpus, drawn once) and judge
+    every answer; a required failure is drawn again by Hypothesis, to shrink it."""
+    from hookproof import corpus
+    from hookproof.failures import CheckFailure
+    from hookproof.target import TargetUnavailable
+
+    options = ctx.target.settings
+    examples = getattr(options, "fuzz_examples", DEFAULT_EXAMPLES)
+    run_seed = getattr(options, "seed", DEFAULT_SEED)
+    payloads, _ = corpus.payloads(ctx.provider, ctx.event, mode, run_seed, examples)
+    recommended: CheckFailure | None = None
+    sent = 0
+    for payload in payloads:
+        try:
+            exchange = ctx.send(ctx.builder.build(ctx.event, payload))
+        except CheckFailure as failure:
+            # the receiver stopped answering: the payload sent when it died, not shrunk
+            # (shrinking against a dead receiver would blame another payload)
+            raise _annotated(failure, run_seed, shrunk=False) from None
+        sent += 1
+        try:
+            judge(ctx, exchange)
+        except CheckFailure as failure:
+            if failure.severity != "required":
+                recommended = recommended or failure  # holds for any payload: kept once
+                continue
+            # shrink it: Hypothesis draws the same sequence again, meets the failure and
+            # reduces the payload; if it does not reproduce, the payload as sent is reported
+            try:
+                shrink(ctx, mode, judge)
+            except TargetUnavailable:
+                raise
+            except CheckFailure as shrunk:
+                if shrunk.severity == "required":
+                    raise
+            raise _annotated(failure, run_seed, shrunk=False) from None
+    if recommended is not None:
+        raise _annotated(recommended, run_seed, shrunk=False)
+    if not sent:
+        from hookproof.failures import NotObserved
+
+        raise NotObserved(f"no {mode} payload of {ctx.event.name} could be generated from "
+                          "the contract")
+
+
+def shrink(ctx: Context, mode: Mode, judge: Judge) -> None:
     """Send generated payloads of ``ctx.event`` and judge every answer; shrink a failure."""
     from hypothesis import HealthCheck, Phase, Verbosity, given, seed, settings
     from hypothesis.errors import Flaky, HypothesisException, Unsatisfiable

@@ -164,6 +164,17 @@ def load_config(path: Path | None, cwd: Path) -> tuple[list[TargetSpec], Path | 
     return [], None
 
 
+def plugin_args(pytest_args: Sequence[str]) -> list[str]:
+    """The plugins a child pytest loads: hookproof's, pytest-xdist's when ``-n`` is asked
+    for, and any named with ``-p`` (passed through as given)."""
+    plugins = ["-p", "hookproof.plugin"]
+    wants_xdist = any(arg in ("-n", "--numprocesses", "--dist") or arg.startswith(
+        ("-n", "--numprocesses=", "--dist=")) for arg in pytest_args)
+    if wants_xdist:
+        plugins += ["-p", "xdist.plugin"]
+    return plugins
+
+
 def run_targets(
     targets: Sequence[TargetSpec],
     *,
@@ -188,13 +199,17 @@ def run_targets(
                  if k != "GITHUB_STEP_SUMMARY"}
     # each child writes a part of the merged report, in a scratch folder: not worth naming
     child_env[PART_VARIABLE] = "1"
+    # each child loads hookproof's plugin and what the arguments ask for, not every pytest
+    # plugin installed (importing hypothesis's and schemathesis's is most of a second)
+    child_env["PYTEST_DISABLE_PLUGIN_AUTOLOAD"] = "1"
+    plugins = plugin_args(pytest_args)
     workers = max(1, min(len(targets), jobs or os.cpu_count() or 1))
     print_lock = threading.Lock()
     with tempfile.TemporaryDirectory(prefix="hookproof-run-") as scratch:
 
         def run_one(target: TargetSpec) -> tuple[int, dict[str, Any] | None]:
             part = Path(scratch) / target.name
-            command = [sys.executable, "-m", "pytest", "-p", "no:cacheprovider",
+            command = [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", *plugins,
                        *target.pytest_args(), "--hookproof-reports", str(part), *pytest_args]
             completed = subprocess.run(command, cwd=cwd, env=child_env, check=False,
                                        capture_output=True)

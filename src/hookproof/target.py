@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
@@ -75,6 +75,8 @@ class EffectsProbe:
     app: Any = None
     """An in-process app (:class:`~hookproof.inprocess.AppTransport`) the probe's URL is
     asked of, when the target is one."""
+    record_path: str | None = None
+    """Append each probe request to this JSONL file too (bench/: part of the floor)."""
 
     @property
     def available(self) -> bool:
@@ -108,9 +110,13 @@ class EffectsProbe:
             return None
         if self.app is not None:
             return self._count_in_process(key)
+        if self.record_path:
+            _record_request(self.record_path, "effects", "GET",
+                            requests.Request("GET", self.url, params={"key": key}).prepare().url
+                            or self.url, {}, b"")
         try:
-            response = requests.get(self.url, params={"key": key}, timeout=10, verify=self.verify,
-                                    stream=True)
+            response = self._session().get(self.url, params={"key": key}, timeout=10,
+                                           verify=self.verify, stream=True)
             response.raise_for_status()
             raw = response.raw.read(PROBE_ANSWER_LIMIT + 1, decode_content=True)
             response.close()
@@ -127,6 +133,16 @@ class EffectsProbe:
                 f"the effects probe {self.url} did not answer {{\"count\": n}} ({exc})"
             ) from None
 
+
+    def _session(self) -> requests.Session:
+        """One keep-alive session for every probe (a new connection each time costs more
+        than the probe)."""
+        session: requests.Session | None = self.__dict__.get("_kept")
+        if session is None:
+            session = requests.Session()
+            session.trust_env = False  # as deliveries: no proxy from the environment
+            self.__dict__["_kept"] = session
+        return session
 
     def _count_in_process(self, key: str) -> int:
         from urllib.parse import urlencode
@@ -399,16 +415,21 @@ class Target:
                 self._record(check, exchange)
 
     def _record(self, check: str, exchange: Exchange) -> None:
-        import base64
-        import json
-
         request = exchange.request
-        with open(self.record_path or "", "a", encoding="utf-8") as handle:
-            handle.write(json.dumps({
-                "check": check, "method": request.method, "url": request.url,
-                "headers": dict(request.headers),
-                "body": base64.b64encode(request.body).decode("ascii"),
-            }) + "\n")
+        _record_request(self.record_path or "", check, request.method, request.url,
+                        request.headers, request.body)
+
+
+def _record_request(path: str, check: str, method: str, url: str,
+                    headers: Mapping[str, str], body: bytes) -> None:
+    import base64
+    import json
+
+    with open(path, "a", encoding="utf-8") as handle:
+        handle.write(json.dumps({
+            "check": check, "method": method, "url": url, "headers": dict(headers),
+            "body": base64.b64encode(body).decode("ascii"),
+        }) + "\n")
 
 
 def _xdist_lane() -> tuple[int, int]:
@@ -472,8 +493,10 @@ def make_target(provider: Provider, settings: Settings, *, secret: str, engine: 
     )
     client = DeliveryClient(timeout=provider.timeout_budget + GRACE_SECONDS, verify=verify,
                             max_answer=settings.max_answer)
-    effects = EffectsProbe(url=settings.effects_url, hook=effects_hook, verify=verify)
     import os
+
+    effects = EffectsProbe(url=settings.effects_url, hook=effects_hook, verify=verify,
+                           record_path=os.environ.get("HOOKPROOF_RECORD_REQUESTS") or None)
 
     return Target(provider, settings, builder, client, engine, effects, settings.secret_env,
                   record_path=os.environ.get("HOOKPROOF_RECORD_REQUESTS") or None)
