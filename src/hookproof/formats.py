@@ -7,35 +7,42 @@ The same functions serve the fast validator, so both paths agree on every value.
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Callable
-from datetime import datetime
 from urllib.parse import urlsplit
 
+from hookproof.safejson import decode
+
 _DATE_TIME = re.compile(
-    r"^(\d{4})-(\d{2})-(\d{2})[Tt](\d{2}):(\d{2}):(\d{2})(\.\d+)?([Zz]|[+-]\d{2}:\d{2})$"
+    # the ranges datetime() checks are in the pattern; only days 29-31 need the calendar
+    r"(\d{4})-(0[1-9]|1[0-2])-(0[1-9]|[12]\d|3[01])[Tt]([01]\d|2[0-3]):[0-5]\d:"
+    r"(?:[0-5]\d|60)(?:\.\d+)?(?:[Zz]|[+-](?:[01]\d|2[0-3]):[0-5]\d)"
 )
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 _SCHEME = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*$")
+_SPACE = re.compile(r"\s")
+
+
+_DAYS = (0, 31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31)
 
 
 def is_date_time(value: str) -> bool:
-    """RFC 3339 date-time; any number of fractional digits (Twilio sends nanoseconds)."""
+    """RFC 3339 date-time; any number of fractional digits (Twilio sends nanoseconds); a
+    leap second (``:60``) is valid RFC 3339."""
     match = _DATE_TIME.fullmatch(value) if value.isascii() else None
     if match is None:
         return False
-    year, month, day, hour, minute, second = (int(g) for g in match.groups()[:6])
-    if second == 60:  # a leap second is valid RFC 3339; datetime cannot hold it
-        second = 59
-    try:
-        datetime(year, month, day, hour, minute, second)
-    except ValueError:
+    year, month, day, _ = match.groups()
+    if year == "0000":  # datetime() has no year 0: neither do we
         return False
-    offset = match.group(8)
-    if offset not in ("Z", "z"):
-        hours, minutes = int(offset[1:3]), int(offset[4:6])
-        return hours <= 23 and minutes <= 59
+    if day < "29":
+        return True
+    days = int(day)
+    if days > _DAYS[int(month)]:
+        return False
+    if month == "02" and days == 29:
+        number = int(year)
+        return number % 4 == 0 and (number % 100 != 0 or number % 400 == 0)
     return True
 
 
@@ -45,7 +52,7 @@ def is_email(value: str) -> bool:
 
 def is_uri(value: str) -> bool:
     """An absolute URI: a scheme and, for hierarchical schemes, something after it."""
-    if any(c.isspace() for c in value):
+    if _SPACE.search(value) is not None:
         return False
     parts = urlsplit(value)
     if not parts.scheme or _SCHEME.match(parts.scheme) is None:
@@ -57,8 +64,8 @@ def is_uri(value: str) -> bool:
 
 def _parses_to(value: str, kind: type) -> bool:
     try:
-        return isinstance(json.loads(value), kind)
-    except ValueError:
+        return isinstance(decode(value), kind)
+    except (ValueError, RecursionError):
         return False
 
 
@@ -81,6 +88,16 @@ def _strings_only(check: Callable[[str], bool]) -> Callable[[object], bool]:
     checker.__doc__ = check.__doc__
     return checker
 
+
+STRING_FORMATS: dict[str, Callable[[str], bool]] = {
+    "date-time": is_date_time,
+    "email": is_email,
+    "uri": is_uri,
+    "json-object-text": is_json_object_text,
+    "json-array-text": is_json_array_text,
+}
+"""The same functions unwrapped, for a validator that asks them of strings only
+(jsonschema_rs never passes another type to a format)."""
 
 FORMATS: dict[str, Callable[[object], bool]] = {
     "date-time": _strings_only(is_date_time),

@@ -49,6 +49,7 @@ def validate_files(
     saw_har = False
     drift_lines: list[str] = []
     write = out.write
+    per_event = tally.per_event
     for path in files:
         try:
             har = path.suffix.lower() == ".har"
@@ -56,10 +57,9 @@ def validate_files(
                 path, spec.transport.encoding)
             saw_har = saw_har or har
             for record in records:
-                where = f"{record.source}:{record.line}"
                 if record.problem is not None:
                     tally.unusable += 1
-                    write(f"{where}: $: unusable: {record.problem}\n")
+                    write(f"{record.source}:{record.line}: $: unusable: {record.problem}\n")
                     continue
                 tally.payloads += 1
                 name = event or spec.event_name_of(record.payload)
@@ -69,17 +69,17 @@ def validate_files(
                         f"unknown {provider} event {name!r}" if name
                         else "cannot tell which event this is; give --event"
                     )
-                    write(f"{where}: $: unusable: {reason}\n")
+                    write(f"{record.source}:{record.line}: $: unusable: {reason}\n")
                     continue
                 validator = validators.get(name)
                 if validator is None:
                     validator = validators[name] = engine.validator(spec.event(name).request)
-                tally.per_event[name] += 1
+                per_event[name] += 1
                 if secret is not None and record.request is not None:
                     verdict = verify(spec, record.request, secret)
                     if not verdict.ok:
                         tally.bad_signatures += 1
-                        write(f"{where}: signature: {verdict.reason}"
+                        write(f"{record.source}:{record.line}: signature: {verdict.reason}"
                               + (f" ({verdict.detail})" if verdict.detail else "") + "\n")
                 if validator.is_clean(record.payload):
                     continue

@@ -30,7 +30,7 @@ from referencing.jsonschema import DRAFT202012
 
 from hookproof.catalogue import Catalogue, Provider, load_catalogue
 from hookproof.errors import InputError
-from hookproof.formats import FORMATS
+from hookproof.formats import FORMATS, STRING_FORMATS
 
 FindingKind = Literal["error", "drift"]
 
@@ -282,7 +282,7 @@ class ValidationEngine:
         validator: _YesNo = jsonschema_rs.Draft202012Validator(
             schema,
             registry=self._rs_registry,
-            formats=FORMATS,
+            formats=STRING_FORMATS,  # asked of strings only: no type check in Python
             validate_formats=True,
             ignore_unknown_formats=False,
         )
