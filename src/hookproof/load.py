@@ -47,6 +47,8 @@ MAX_DURATION = 3600.0
 MAX_DELIVERIES = 500_000
 """rate x duration at most: every delivery is kept until it is reconciled."""
 PROBE_CONCURRENCY = 20
+RETRY_AFTER = 1.5
+"""Seconds after its first delivery at the earliest that a delivery is sent again."""
 RECORDS_PER_MESSAGE = 5000
 WORKER_WAIT = 60.0
 
@@ -174,21 +176,30 @@ class Plan:
     """What each Locust task sends: a new delivery of the next event, or a retry."""
 
     def __init__(self, options: LoadOptions, provider: Provider, builder: DeliveryBuilder,
-                 events: Sequence[Event]) -> None:
+                 events: Sequence[Event], lane: str = "") -> None:
         self.options = options
         self.provider = provider
         self.builder = builder
         self.events = list(events)
-        self.rng = random.Random(options.seed)
+        # each Locust worker draws its own ids: two workers must never send the same event
+        self.rng = random.Random(f"{options.seed}/{lane}")
         self.bases = {e.name: canonical_example(provider.id, e.name).payload for e in events}
         self.sent: list[Sent] = []
-        self.retryable: list[Delivery] = []
+        self.retryable: list[tuple[float, Delivery]] = []
+        """Acknowledged deliveries, oldest first, that may be sent again as retries."""
         self._next = 0
 
     def next_delivery(self) -> tuple[Delivery, bool]:
-        if self.retryable and self.rng.random() < self.options.duplicates:
-            original = self.retryable.pop(self.rng.randrange(len(self.retryable)))
-            return self.builder.retry(original), True
+        if self.options.duplicates and self.rng.random() < self.options.duplicates:
+            # a platform retries later, never within the second: a retry is signed at a new
+            # second, so a receiver refusing a replayed signature still takes it
+            ready = 0
+            cutoff = time.time() - RETRY_AFTER
+            while ready < len(self.retryable) and self.retryable[ready][0] <= cutoff:
+                ready += 1
+            if ready:
+                _, original = self.retryable.pop(self.rng.randrange(ready))
+                return self.builder.retry(original), True
         event = self.events[self._next % len(self.events)]
         self._next += 1
         payload = refreshed(self.bases[event.name], self.rng)
@@ -234,7 +245,7 @@ def _user_class(plan: Plan, per_user: float, timeout: float) -> type[FastHttpUse
                                   latency if status is not None else None, status, retry,
                                   error))
             if status is not None and 200 <= status < 300 and not retry:
-                plan.retryable.append(delivery)
+                plan.retryable.append((started, delivery))
 
     return WebhookDeliveries
 
@@ -259,7 +270,8 @@ class Outcome:
     notes: list[str] = field(default_factory=list)
 
 
-def _setup(options: LoadOptions) -> tuple[Provider, list[Event], Plan, Environment]:
+def _setup(options: LoadOptions, lane: str = ""
+           ) -> tuple[Provider, list[Event], Plan, Environment]:
     import os
 
     from hookproof.scrub import register
@@ -279,7 +291,7 @@ def _setup(options: LoadOptions) -> tuple[Provider, list[Event], Plan, Environme
                               signing_url=options.signing_url,
                               hook_urls=_hook_urls(provider, options.hook_urls),
                               unique_bodies=True)
-    plan = Plan(options, provider, builder, events)
+    plan = Plan(options, provider, builder, events, lane)
     timeout = max(e.budget for e in events) + 2.0
     per_user = options.rate / options.user_count
     user = _user_class(plan, per_user, timeout)
@@ -316,8 +328,9 @@ def run_load(options: LoadOptions) -> Outcome:
     interrupted = [False]
 
     def on_interrupt(*_: Any) -> None:
+        # gevent runs this in its event loop, where nothing may block: the run loop below
+        # sees the flag and stops the users
         interrupted[0] = True
-        stop()
 
     worker_records: dict[str, list[Sent]] = {}
     reported: set[str] = set()
@@ -382,7 +395,7 @@ def run_load(options: LoadOptions) -> Outcome:
 def run_worker(options: LoadOptions) -> int:
     """A Locust worker: runs the users the master gives it, then sends the master every
     delivery it made (for the reconciliation)."""
-    _, _, plan, env = _setup(options)
+    _, _, plan, env = _setup(options, lane=uuid.uuid4().hex)
     runner = env.create_worker_runner(options.master_host, options.master_port)
 
     def send_records(**_: Any) -> None:
@@ -407,6 +420,7 @@ def reconcile(outcome: Outcome) -> None:
     if not options.effects_url:
         return
     import requests
+    import requests.adapters
     from gevent.pool import Pool
 
     keys: dict[str, str] = {}
@@ -417,6 +431,9 @@ def reconcile(outcome: Outcome) -> None:
             acknowledged.add(sent.key)
     session = requests.Session()
     session.trust_env = False
+    adapter = requests.adapters.HTTPAdapter(pool_maxsize=PROBE_CONCURRENCY)
+    session.mount("http://", adapter)
+    session.mount("https://", adapter)
     counts: dict[str, int | None] = {}
     errors: list[str] = []
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import html
 import json
+import math
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -67,12 +68,17 @@ def render_markdown(report: Mapping[str, Any]) -> str:
 
 
 def _ticks(top: float) -> list[float]:
+    """Round values from 0 to ``top``: steps of 1, 2 or 5 times a power of ten, 3 to 6 of
+    them."""
     if top <= 0:
         return [0.0]
-    step = 10 ** (len(str(int(top))) - 1) if top >= 1 else 0.1
-    while top / step > 5:
-        step *= 2
-    return [step * i for i in range(int(top / step) + 1)]
+    magnitude = 10 ** math.floor(math.log10(top))
+    step = magnitude
+    for factor in (0.1, 0.2, 0.5, 1, 2, 5):
+        step = magnitude * factor
+        if top / step <= 6:
+            break
+    return [round(step * i, 10) for i in range(int(top / step + 1e-9) + 1)]
 
 
 def line_chart(points: Sequence[tuple[float, float | None]], *, label: str, unit: str,
