@@ -405,6 +405,9 @@ def run_worker(options: LoadOptions) -> int:
             runner.send_message("hookproof_records",
                                 {"rows": rows[start:start + RECORDS_PER_MESSAGE]})
         runner.send_message("hookproof_records", {"rows": [], "done": True})
+        # the run is over for this worker: leave once the message is out, rather than after
+        # Locust's stop timeout, when it would read the master's quit
+        gevent.spawn_later(2.0, runner.greenlet.kill)
 
     env.events.test_stop.add_listener(send_records)  # type: ignore[no-untyped-call]
     runner.greenlet.join()
