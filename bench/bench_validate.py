@@ -35,15 +35,13 @@ from typing import Any
 from jsonschema import Draft202012Validator, FormatChecker
 
 from hookproof.catalogue import Catalogue, load_catalogue
-from hookproof.examples import valid_examples
+from hookproof.examples import fresh_ids, valid_examples
 from hookproof.formats import FORMATS, STRING_FORMATS
 from hookproof.validate_files import validate_files
 from hookproof.validation import ValidationEngine, engine_for
 
 TARGET = 150_000  # events/s for (a)
 
-_SID = re.compile(r"^([A-Z]{2})[0-9a-f]{32}$")
-_UUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
 _SUMMARY = re.compile(
     r"^(\d+) payload\(s\): (\d+) error\(s\) in (\d+), (\d+) drift finding\(s\) in (\d+)"
     r"(?:, (\d+) unusable)?"
@@ -51,25 +49,6 @@ _SUMMARY = re.compile(
 
 
 # --------------------------------------------------------------------------- the archive
-
-
-def _vary(value: Any, rng: random.Random, key: str = "") -> Any:
-    """A copy of ``value`` with fresh Twilio SIDs, UUIDs and integer ids (validity kept)."""
-    if isinstance(value, dict):
-        return {k: _vary(v, rng, k) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_vary(v, rng, key) for v in value]
-    if isinstance(value, str):
-        match = _SID.match(value)
-        if match:
-            return match.group(1) + f"{rng.getrandbits(128):032x}"
-        if _UUID.match(value):
-            h = f"{rng.getrandbits(128):032x}"
-            return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
-        return value
-    if isinstance(value, int) and not isinstance(value, bool) and key.lower().endswith("id"):
-        return rng.randrange(1, 10**9)
-    return value
 
 
 def _bases(catalogue: Catalogue) -> dict[str, list[tuple[str, Any]]]:
@@ -94,7 +73,7 @@ def write_archives(catalogue: Catalogue, directory: Path, events: int, dirty: fl
     lines: dict[str, list[str]] = {p: [] for p in bases}
     for _ in range(events):
         provider, _event, payload = pool[rng.randrange(len(pool))]
-        record = _vary(payload, rng)
+        record = fresh_ids(payload, rng)
         if dirty and rng.random() < dirty:  # drift: a field the contract does not know
             record = copy.copy(record)
             record["x_bench_unknown"] = "1"
@@ -156,27 +135,29 @@ def make_plain(catalogue: Catalogue, engine: ValidationEngine, *, strict: bool
     cache: dict[tuple[str, str], Draft202012Validator] = {}
 
     def run(provider_id: str, path: Path) -> tuple[int, int]:
-        provider = catalogue.provider(provider_id)
-        loads = json.loads
         payloads = flagged = 0
-        with path.open(encoding="utf-8") as lines:
-            for line in lines:
-                if not line.strip():
-                    continue
-                payload = loads(line)
-                payloads += 1
-                name = provider.event_name_of(payload)
-                key = (provider_id, name or "")
-                validator = cache.get(key)
-                if validator is None:
-                    uri = provider.event(name or "").request
-                    validator = cache[key] = Draft202012Validator(
-                        schemas[uri], registry=registry, format_checker=checker)
-                if next(iter(validator.iter_errors(payload)), None) is not None:
-                    flagged += 1
+        for uri, payload in _records(catalogue, provider_id, path, json.loads):
+            payloads += 1
+            validator = cache.get((provider_id, uri))
+            if validator is None:
+                validator = cache[(provider_id, uri)] = Draft202012Validator(
+                    schemas[uri], registry=registry, format_checker=checker)
+            if next(iter(validator.iter_errors(payload)), None) is not None:
+                flagged += 1
         return payloads, flagged
 
     return run
+
+
+def _records(catalogue: Catalogue, provider_id: str, path: Path,
+             loads: Callable[[str], Any]) -> Iterator[tuple[str, Any]]:
+    """(contract URI, payload) of every record of a JSONL archive: what a bare loop reads."""
+    provider = catalogue.provider(provider_id)
+    with path.open(encoding="utf-8") as lines:
+        for line in lines:
+            if line.strip():
+                payload = loads(line)
+                yield provider.event(provider.event_name_of(payload) or "").request, payload
 
 
 def make_floor(catalogue: Catalogue, engine: ValidationEngine
@@ -195,23 +176,16 @@ def make_floor(catalogue: Catalogue, engine: ValidationEngine
     cache: dict[tuple[str, str], Any] = {}
 
     def run(provider_id: str, path: Path) -> tuple[int, int]:
-        provider = catalogue.provider(provider_id)
         payloads = flagged = 0
-        with path.open(encoding="utf-8") as lines:
-            for line in lines:
-                if not line.strip():
-                    continue
-                payload = loads(line)
-                payloads += 1
-                name = provider.event_name_of(payload) or ""
-                validator = cache.get((provider_id, name))
-                if validator is None:
-                    uri = provider.event(name).request
-                    validator = cache[(provider_id, name)] = jsonschema_rs.Draft202012Validator(
-                        engine.strict_schemas[uri], registry=registry, formats=STRING_FORMATS,
-                        validate_formats=True, ignore_unknown_formats=False)
-                if not validator.is_valid(payload):
-                    flagged += 1
+        for uri, payload in _records(catalogue, provider_id, path, loads):
+            payloads += 1
+            validator = cache.get((provider_id, uri))
+            if validator is None:
+                validator = cache[(provider_id, uri)] = jsonschema_rs.Draft202012Validator(
+                    engine.strict_schemas[uri], registry=registry, formats=STRING_FORMATS,
+                    validate_formats=True, ignore_unknown_formats=False)
+            if not validator.is_valid(payload):
+                flagged += 1
         return payloads, flagged
 
     return run

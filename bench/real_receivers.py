@@ -17,6 +17,7 @@ and ``ip`` (util-linux, iproute2).
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import os
 import shlex
@@ -59,24 +60,19 @@ class Receiver:
     """Run ``hookproof stub serve`` beside it and point its twilio library at the stub."""
 
 
+# Twilio's own Frontline integration service (Express 4, twilio.webhook()).
+FRONTLINE_DEMO = Receiver(
+    "frontline-demo-service", "twilio/frontline-demo-service", ("node", "src/index.js"),
+    "twilio-frontline", "/callbacks/conversations",
+    hook_paths={"crm": "/callbacks/crm", "outgoing": "/callbacks/outgoing-conversation",
+                "templates": "/callbacks/templates", "routing": "/callbacks/routing"},
+    env={"TWILIO_ACCOUNT_SID": "AC" + "0" * 32, "TWILIO_AUTH_TOKEN": SECRET,
+         "TWILIO_SMS_NUMBER": "+15555550100", "TWILIO_WHATSAPP_NUMBER": "whatsapp:+15555550100"})
+
 RECEIVERS = (
-    # Twilio's own Frontline integration service (Express 4, twilio.webhook()).
-    Receiver("frontline-demo-service", "twilio/frontline-demo-service",
-             ("node", "src/index.js"), "twilio-frontline", "/callbacks/conversations",
-             hook_paths={"crm": "/callbacks/crm", "outgoing": "/callbacks/outgoing-conversation",
-                         "templates": "/callbacks/templates", "routing": "/callbacks/routing"},
-             env={"TWILIO_ACCOUNT_SID": "AC" + "0" * 32, "TWILIO_AUTH_TOKEN": SECRET,
-                  "TWILIO_SMS_NUMBER": "+15555550100",
-                  "TWILIO_WHATSAPP_NUMBER": "whatsapp:+15555550100"}),
+    FRONTLINE_DEMO,
     # The same, with its calls to the Twilio REST API answered by `hookproof stub serve`.
-    Receiver("frontline-demo-service+stub", "twilio/frontline-demo-service",
-             ("node", "src/index.js"), "twilio-frontline", "/callbacks/conversations",
-             hook_paths={"crm": "/callbacks/crm", "outgoing": "/callbacks/outgoing-conversation",
-                         "templates": "/callbacks/templates", "routing": "/callbacks/routing"},
-             env={"TWILIO_ACCOUNT_SID": "AC" + "0" * 32, "TWILIO_AUTH_TOKEN": SECRET,
-                  "TWILIO_SMS_NUMBER": "+15555550100",
-                  "TWILIO_WHATSAPP_NUMBER": "whatsapp:+15555550100"},
-             platform_stub=True),
+    dataclasses.replace(FRONTLINE_DEMO, name="frontline-demo-service+stub", platform_stub=True),
     # A Conversations onMessageAdd pre-event hook that filters words (Express 4).
     Receiver("twilio-conversations-censormw", "gspncr/twilio-conversations-censormw",
              ("node", "app.js"), "twilio-conversations", "/filter",

@@ -3,9 +3,9 @@
 
 * :class:`SlowsUnderConcurrency`: each answer takes 0.25 s per delivery in flight (a lock held
   across a database call, say): alone it answers at once, at 50 deliveries/s it takes seconds.
-* :class:`LosesUnderLoad`: answers 200 at once, but drops the work when more than two
-  deliveries are in flight (a full in-memory queue), and never deduplicates, so a retry is
-  processed again.
+* :class:`LosesUnderLoad`: answers 200 at once and queues the work, but its worker does 20 a
+  second and its queue holds 3: at 50 deliveries/s some are dropped (answered, never done),
+  and it never deduplicates, so a retry is processed again.
 
 Each counts what it processed per dedupe key and serves it as an effects probe at
 ``/effects?key=...``.
@@ -13,7 +13,9 @@ Each counts what it processed per dedupe key and serves it as an effects probe a
 
 from __future__ import annotations
 
+import contextlib
 import json
+import queue
 import threading
 import time
 from collections import Counter
@@ -93,9 +95,21 @@ class SlowsUnderConcurrency(LoadReceiver):
 
 
 class LosesUnderLoad(LoadReceiver):
+    """Answers at once and queues the work for one worker that does 20 a second; the queue
+    holds 3, and a delivery arriving to a full queue is dropped, though answered 200."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.queue: queue.Queue[str] = queue.Queue(maxsize=3)
+        threading.Thread(target=self._work, daemon=True).start()
+
     def handle(self, key: str, in_flight: int) -> None:
-        time.sleep(0.05)
-        if in_flight > 2:
-            return  # the queue is full: dropped, but answered 200
-        with self.lock:
-            self.processed[key] += 1  # no dedupe: a retry is processed again
+        with contextlib.suppress(queue.Full):
+            self.queue.put_nowait(key)
+
+    def _work(self) -> None:
+        while True:
+            key = self.queue.get()
+            time.sleep(1 / 20)
+            with self.lock:
+                self.processed[key] += 1  # no dedupe: a retry is processed again

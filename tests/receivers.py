@@ -121,3 +121,18 @@ def clean_hookproof_environment(monkeypatch: MonkeyPatch, secret: str) -> None:
         if name.startswith("HOOKPROOF_"):
             monkeypatch.delenv(name)
     monkeypatch.setenv("HOOKPROOF_SECRET", secret)
+
+
+def wait_until_answers(url: str, timeout: float = 20.0) -> None:
+    """Return once ``url`` gives any HTTP answer (a server just started), or after
+    ``timeout`` seconds (the caller's next request then says what is wrong)."""
+    import requests
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            requests.get(url, timeout=1)
+            return
+        except requests.RequestException:
+            time.sleep(0.05)
+

@@ -15,7 +15,6 @@ import socket
 import subprocess
 import sys
 import textwrap
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -30,6 +29,7 @@ from hookproof.platform_stub import BlockedCall, PlatformGuard, PlatformStub, St
 from hookproof.scope import DeliveryScope, entered
 from hookproof.signing import WireRequest
 from hookproof.validation import validate_resource
+from receivers import wait_until_answers
 
 TESTS = Path(__file__).parent
 ACCOUNT = "AC7f3e9a2b5c1d4e8f9a0b1c2d3e4f5a6b"
@@ -220,13 +220,7 @@ def test_stub_serve_answers_the_twilio_library_on_loopback() -> None:
                                stderr=subprocess.STDOUT, text=True)
     try:
         base = f"http://127.0.0.1:{port}"
-        deadline = time.monotonic() + 20
-        while time.monotonic() < deadline:
-            try:
-                requests.get(f"{base}/v1/Conversations", timeout=1)
-                break
-            except requests.ConnectionError:
-                time.sleep(0.1)
+        wait_until_answers(f"{base}/v1/Conversations")
         client = Client(ACCOUNT, "token")
         client.conversations.base_url = base
         client.frontline_api.base_url = f"{base}/frontline"

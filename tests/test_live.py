@@ -14,7 +14,6 @@ import os
 import re
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -30,7 +29,7 @@ from hookproof.receiver.answers import Answer, ReferenceAnswerer
 from hookproof.receiver.app import create_app
 from hookproof.receiver.config import ReceiverConfig
 from hookproof.report import schema
-from receivers import run_in_thread, unused_port
+from receivers import run_in_thread, unused_port, wait_until_answers
 
 SECRET = "live-traffic-secret-77a1"
 VARDA = load_catalogue().provider("varda")
@@ -93,13 +92,7 @@ def start_listen(tmp_path: Path, forward_to: str, record: Path,
          str(port), "--forward-to", forward_to, "--record", str(record), "--max-deliveries",
          "4", "--reports", str(reports)],
         cwd=tmp_path, env=_env(), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    deadline = time.monotonic() + 20
-    while time.monotonic() < deadline:
-        try:
-            requests.get(f"http://127.0.0.1:{port}/", timeout=0.5)
-            break
-        except requests.RequestException:
-            time.sleep(0.05)
+    wait_until_answers(f"http://127.0.0.1:{port}/")
     return process, f"http://127.0.0.1:{port}/varda"
 
 

@@ -130,8 +130,8 @@ def test_a_receiver_that_loses_deliveries_under_load_is_caught(tmp_path: Path) -
     with LosesUnderLoad() as receiver:
         completed, report = _load(
             ["--provider", "varda", "--target-url", f"{receiver.base}/hooks",
-             "--effects-url", f"{receiver.base}/effects", "--rate", "50", "--duration", "3",
-             "--duplicates", "0.3"], tmp_path)
+             "--effects-url", f"{receiver.base}/effects", "--rate", "50", "--duration", "4",
+             "--duplicates", "0.5"], tmp_path)
     assert completed.returncode == 1, completed.stdout + completed.stderr
     assert report is not None
     lost = sum(e["exactly_once"]["lost"] for e in report["events"])

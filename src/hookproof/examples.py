@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import functools
 import json
+import random
+import re
+import uuid
 from dataclasses import dataclass
 from importlib import resources
 from importlib.resources.abc import Traversable
@@ -108,3 +111,29 @@ def canonical_example(provider: str, event: str) -> Example:
     if not examples:
         raise LookupError(f"no valid example for {provider} {event}")
     return examples[0]
+
+
+_SID = re.compile(r"^([A-Z]{2})[0-9a-fA-F]{32}$")
+_UUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$", re.I)
+
+
+def fresh_ids(value: Any, rng: random.Random, key: str = "") -> Any:
+    """A copy of ``value`` (an example payload) with fresh ids: every Twilio SID, UUID and
+    integer id (a key ``id``, ``..._id`` or ``...Id``) made new, their documented shapes kept,
+    so that the copy is another event of the same kind."""
+    if isinstance(value, dict):
+        return {k: fresh_ids(v, rng, k) for k, v in value.items()}
+    if isinstance(value, list):
+        return [fresh_ids(v, rng, key) for v in value]
+    if isinstance(value, str):
+        match = _SID.match(value)
+        if match:
+            return match.group(1) + f"{rng.getrandbits(128):032x}"
+        if _UUID.match(value):
+            return str(uuid.UUID(int=rng.getrandbits(128), version=4))
+        return value
+    if isinstance(value, int) and not isinstance(value, bool) and (
+            key == "id" or key.endswith(("_id", "Id"))):
+        return rng.randint(1, 2**31 - 1)
+    return value
+

@@ -37,7 +37,7 @@ from locust.env import Environment
 from hookproof.builder import Delivery, DeliveryBuilder
 from hookproof.catalogue import Event, Provider, load_catalogue
 from hookproof.errors import UsageError
-from hookproof.examples import canonical_example
+from hookproof.examples import canonical_example, fresh_ids
 from hookproof.settings import check_env_name, check_url
 
 MAX_RATE = 2000.0
@@ -122,28 +122,8 @@ def check_options(options: LoadOptions) -> None:
 
 # -- what is sent ---------------------------------------------------------------------------------
 
-_SID = re.compile(r"^([A-Z]{2})[0-9a-fA-F]{32}$")
-_UUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$", re.I)
-
-
-def refreshed(value: Any, rng: random.Random, key: str = "") -> Any:
-    """``value`` with fresh ids: every Twilio SID, UUID and integer id made new (the
-    documented shapes kept), so that each delivery is a new event."""
-    if isinstance(value, dict):
-        return {k: refreshed(v, rng, k) for k, v in value.items()}
-    if isinstance(value, list):
-        return [refreshed(v, rng, key) for v in value]
-    if isinstance(value, str):
-        match = _SID.match(value)
-        if match:
-            return match.group(1) + f"{rng.getrandbits(128):032x}"
-        if _UUID.match(value):
-            return str(uuid.UUID(int=rng.getrandbits(128), version=4))
-        return value
-    if isinstance(value, int) and not isinstance(value, bool) and (
-            key == "id" or key.endswith(("_id", "Id"))):
-        return rng.randint(1, 2**31 - 1)
-    return value
+refreshed = fresh_ids
+"""Each delivery is a new event: the example with fresh SIDs, UUIDs and ids."""
 
 
 @dataclass
