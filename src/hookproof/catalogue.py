@@ -8,10 +8,12 @@ from __future__ import annotations
 
 import functools
 import json
+import os
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from importlib import resources
 from importlib.resources.abc import Traversable
+from pathlib import Path
 from typing import Any, Literal
 
 import referencing
@@ -196,8 +198,11 @@ def _as_tuple(value: object) -> tuple[str, ...]:
     raise CatalogueError(f"expected a string or a list of strings, got {value!r}")
 
 
-def _parse_manifest(provider_dir: str, data: Mapping[str, Any]) -> Provider:
-    where = f"contracts/{provider_dir}/manifest.yaml"
+def _parse_manifest(provider_dir: str, data: Mapping[str, Any],
+                    where: str | None = None) -> Provider:
+    where = where or f"contracts/{provider_dir}/manifest.yaml"
+    if not isinstance(data, Mapping):
+        raise CatalogueError(f"{where}: not a manifest (a mapping of id, title, transport...)")
     try:
         provider_id = str(data["id"])
         if provider_id != provider_dir:
@@ -280,7 +285,155 @@ def load_catalogue_from(root: Traversable) -> Catalogue:
     return Catalogue(providers, schemas)
 
 
+CONTRACTS_VARIABLE = "HOOKPROOF_CONTRACTS"
+"""Directories of a team's own providers (``--contracts DIR``; several joined by the path
+separator): set for the whole run, so that pytest-xdist workers, ``hookproof run``'s pytest
+processes and the reference receiver load the same catalogue."""
+
+USER_EXAMPLES: dict[str, Path] = {}
+"""A team's provider -> the folder of its examples (``<DIR>/<provider>/examples``)."""
+
+
+def user_contract_dirs() -> tuple[Path, ...]:
+    raw = os.environ.get(CONTRACTS_VARIABLE, "")
+    return tuple(Path(part) for part in raw.split(os.pathsep) if part.strip())
+
+
 @functools.cache
 def load_catalogue() -> Catalogue:
-    """The bundled catalogue (loaded once per process)."""
-    return load_catalogue_from(contracts_root())
+    """The bundled catalogue, with a team's own providers from ``$HOOKPROOF_CONTRACTS``
+    (loaded once per process)."""
+    catalogue = load_catalogue_from(contracts_root())
+    for directory in user_contract_dirs():
+        catalogue = with_user_providers(catalogue, directory)
+    return catalogue
+
+
+def _line_of(text: str, needle: str) -> int:
+    for number, line in enumerate(text.splitlines(), start=1):
+        if needle in line:
+            return number
+    return 1
+
+
+def with_user_providers(catalogue: Catalogue, directory: Path) -> Catalogue:
+    """``catalogue`` and every provider folder of ``directory`` (one holding a
+    ``manifest.yaml``), checked as the bundled ones are: errors name the file and line."""
+    if not directory.is_dir():
+        raise CatalogueError(f"--contracts {directory}: not a directory")
+    folders = [c for c in sorted(directory.iterdir()) if (c / "manifest.yaml").is_file()]
+    if (directory / "manifest.yaml").is_file():
+        folders = [directory]
+    if not folders:
+        raise CatalogueError(f"--contracts {directory}: no provider folder (one with a "
+                             "manifest.yaml) in it")
+    providers = dict(catalogue.providers)
+    schemas = dict(catalogue.schemas)
+    for folder in folders:
+        manifest_file = folder / "manifest.yaml"
+        text = manifest_file.read_text(encoding="utf-8")
+        try:
+            data = yaml.load(text, Loader=NoAliasLoader)
+        except yaml.MarkedYAMLError as exc:
+            mark = exc.problem_mark or exc.context_mark
+            line = mark.line + 1 if mark is not None else 1
+            raise CatalogueError(f"{manifest_file}:{line}: not YAML "
+                                 f"({' '.join(str(exc.problem or exc).split())})") from None
+        except yaml.YAMLError as exc:
+            raise CatalogueError(f"{manifest_file}: not YAML ({exc})") from None
+        provider_id = str((data or {}).get("id", "")) if isinstance(data, Mapping) else ""
+        if provider_id != folder.name:
+            raise CatalogueError(f"{manifest_file}:{_line_of(text, 'id:')}: id "
+                                 f"{provider_id!r} must be the folder's name {folder.name!r}")
+        if provider_id in providers:
+            raise CatalogueError(f"{manifest_file}:{_line_of(text, 'id:')}: provider "
+                                 f"{provider_id!r} exists already (pick another id)")
+        own = _user_schemas(folder, provider_id)
+        provider = _parse_manifest(provider_id, data, where=str(manifest_file))
+        try:
+            from hookproof.signing import scheme_for
+
+            scheme_for(provider.signature, encoding=provider.transport.encoding)
+        except ValueError as exc:
+            raise CatalogueError(f"{manifest_file}:{_line_of(text, 'signature:')}: "
+                                 f"{exc}") from None
+        for uri in [e.request for e in provider.events] + [
+                u for e in provider.events if (u := e.response)]:
+            if uri not in own:
+                relative = uri.removeprefix(f"{BASE_URI}{provider_id}/")
+                raise CatalogueError(f"{manifest_file}:{_line_of(text, relative)}: names "
+                                     f"{relative}, which is not in {folder}")
+        providers[provider_id] = provider
+        schemas.update(own)
+        if (folder / "examples").is_dir():
+            USER_EXAMPLES[provider_id] = folder / "examples"
+    combined = Catalogue(providers, schemas)
+    for uri, file in _USER_FILES.items():
+        if uri in schemas and any(uri.startswith(f"{BASE_URI}{f.name}/") for f in folders):
+            _check_refs(combined, uri, file)
+    return combined
+
+
+_USER_FILES: dict[str, Path] = {}
+"""A team's schema URI -> its file (for messages)."""
+
+
+def _user_schemas(folder: Path, provider_id: str) -> dict[str, Any]:
+    """The JSON Schemas of a team's provider; each gets its ``$id`` from its place."""
+    found: dict[str, Any] = {}
+    for file in sorted(folder.rglob("*.json")):
+        relative = file.relative_to(folder).as_posix()
+        if relative.startswith("examples/"):
+            continue
+        text = file.read_text(encoding="utf-8")
+        try:
+            contents = json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise CatalogueError(f"{file}:{exc.lineno}: not JSON ({exc.msg})") from None
+        uri = f"{BASE_URI}{provider_id}/{relative}"
+        if not isinstance(contents, dict):
+            raise CatalogueError(f"{file}:1: a JSON Schema is an object")
+        declared = contents.get("$id")
+        if declared is not None and declared != uri:
+            raise CatalogueError(f"{file}:{_line_of(text, '$id')}: $id {declared!r}: leave "
+                                 f"it out, or give {uri!r}")
+        found[uri] = {**contents, "$id": uri}
+        _USER_FILES[uri] = file
+    return found
+
+
+def _check_refs(catalogue: Catalogue, uri: str, file: Path) -> None:
+    """Every ``$ref`` of the schema at ``uri`` (read from ``file``) resolves inside the
+    catalogue."""
+    resolver = catalogue.registry.resolver(base_uri=uri)
+
+    def walk(node: Any) -> None:
+        if isinstance(node, dict):
+            ref = node.get("$ref")
+            if isinstance(ref, str):
+                try:
+                    resolver.lookup(ref)
+                except referencing.exceptions.Unresolvable:
+                    line = _line_of(file.read_text(encoding="utf-8"), ref)
+                    raise CatalogueError(f"{file}:{line}: $ref {ref!r} does not resolve "
+                                         "(in this provider's files or the bundled "
+                                         "common/ ones)") from None
+            for value in node.values():
+                walk(value)
+        elif isinstance(node, list):
+            for value in node:
+                walk(value)
+
+    walk(catalogue.schemas[uri])
+
+
+class NoAliasLoader(yaml.SafeLoader):
+    """YAML from a user (a config, a team's manifest) without aliases: neither ever needs
+    ``*name``, and a few nested aliases ("billion laughs") expand to more memory than any
+    machine has."""
+
+    def compose_node(self, parent: Any, index: Any) -> Any:
+        if self.check_event(yaml.AliasEvent):
+            raise yaml.composer.ComposerError(None, None, "aliases (*name) are not supported",
+                                              None)
+        return super().compose_node(parent, index)

@@ -71,8 +71,10 @@ class Check:
 
 REGISTRY: dict[str, Check] = {}
 
-WRONG_SECRET = "hookproof-not-your-secret"
-"""What a deliberately wrong signature is computed with (never anyone's real secret)."""
+WRONG_SECRET = "whsec_aG9va3Byb29mbm90eW91cnNlY3JldA=="
+"""What a deliberately wrong signature is computed with (never anyone's real secret). It is
+a valid Standard Webhooks secret too (``whsec_`` and base64), so every scheme can sign with
+it."""
 
 REFUSAL_DIAGNOSIS = (
     "the receiver cannot tell this genuine delivery from a forged one. Likely causes: a wrong "
@@ -328,8 +330,8 @@ def _twilio(provider: Provider, event: Event, target: Target) -> bool:
 
 
 def _signs_url(provider: Provider, event: Event, target: Target) -> bool:
-    # Varda and Standard Webhooks sign the body and a timestamp only, not the URL
-    return provider.signature.get("scheme") in ("twilio", "operator")
+    # the scheme says (Varda and Standard Webhooks sign the body and a timestamp only)
+    return bool(target.builder.scheme.signs_url)
 
 
 def _body_hash(provider: Provider, event: Event, target: Target) -> bool:

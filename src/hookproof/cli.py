@@ -179,10 +179,14 @@ def _cmd_serve(args: argparse.Namespace) -> int:
     if args.host not in ("127.0.0.1", "localhost", "::1") and not args.allow_remote:
         raise UsageError(f"--host {args.host}: the reference receiver serves loopback only "
                          "(add --allow-remote to listen elsewhere)")
+    from hookproof.catalogue import load_catalogue
+
+    prefixes = ", ".join(
+        f"/{p.id}" + (f"[{'|'.join(x for x in p.hook_groups.values() if x)}]"
+                      if any(p.hook_groups.values()) else "")
+        for p in load_catalogue().providers.values())
     print(f"hookproof reference receiver on http://{args.host}:{args.port} "
-          "(prefixes: /twilio-conversations, /twilio-orchestrator, /twilio-frontline[/crm|"
-          "/outgoing|/templates|/routing], /varda, /operator; effects: /<provider>/effects)",
-          flush=True)
+          f"(prefixes: {prefixes}; effects: /<provider>/effects)", flush=True)
     serve(host=args.host, port=args.port, db=args.db, public_url=args.public_url,
           log_level=args.log_level)
     return EXIT_OK
@@ -205,6 +209,21 @@ def _cmd_stub_serve(args: argparse.Namespace) -> int:
     print(f"hookproof platform stub on {base}: the Conversations API at {base}/v1/..., the "
           f"Frontline API at {base}/frontline/v1/...; every call is printed", flush=True)
     serve(host=args.host, port=args.port)
+    return EXIT_OK
+
+
+def _cmd_import(args: argparse.Namespace) -> int:
+    from hookproof.importer import ImportOptions, import_openapi
+
+    options = ImportOptions(
+        source=Path(args.file), output=Path(args.output), scheme=args.scheme,
+        provider_id=args.id, header=args.header, format=args.signature_format,
+        template=args.template, algorithm=args.algorithm, encoding=args.signature_encoding,
+        timestamp_header=args.timestamp_header, dedupe_header=args.dedupe_header,
+        event_field=args.event_field)
+    events = import_openapi(options)
+    print(f"hookproof import: {len(events)} event(s) -> {options.output} "
+          f"({', '.join(events)}); use it with --contracts {options.output.parent}")
     return EXIT_OK
 
 
@@ -308,6 +327,9 @@ def build_parser() -> argparse.ArgumentParser:
         epilog="Exit codes: 0 clean, 1 findings, 2 unusable input or usage error.",
     )
     parser.add_argument("--version", action="version", version=f"hookproof {__version__}")
+    parser.add_argument("--contracts", metavar="DIR",
+                        help="a directory of your own providers, loaded beside the bundled "
+                        "ones (for every command; also $HOOKPROOF_CONTRACTS)")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
 
     p = sub.add_parser("list", help="providers, their events, kinds and response contracts")
@@ -346,6 +368,29 @@ def build_parser() -> argparse.ArgumentParser:
                    choices=["critical", "error", "warning", "info", "debug"])
     p.add_argument("--allow-remote", action="store_true", help=argparse.SUPPRESS)
     p.set_defaults(handler=_cmd_serve)
+
+    p = sub.add_parser("import", help="an OpenAPI 3.1 document's webhooks as a provider of "
+                       "your own (for --contracts)")
+    p.add_argument("format", choices=["openapi"])
+    p.add_argument("file")
+    p.add_argument("--output", "-o", required=True, metavar="DIR",
+                   help="the provider's folder (its name is the provider id)")
+    p.add_argument("--id", help="the provider id (default: the folder's name)")
+    p.add_argument("--scheme", choices=["standard-webhooks", "hmac"],
+                   default="standard-webhooks")
+    p.add_argument("--header", help="hmac: the signature header, e.g. X-Hub-Signature-256")
+    p.add_argument("--signature-format", help='hmac: the header value, e.g. '
+                   '"sha256={signature}" or "t={timestamp},v1={signature}"')
+    p.add_argument("--template", help='hmac: what is signed, e.g. "{body}" or '
+                   '"{timestamp}.{body}" ({timestamp}, {id}, {url}, {body})')
+    p.add_argument("--algorithm", choices=["sha1", "sha256", "sha512"])
+    p.add_argument("--signature-encoding", choices=["hex", "base64"])
+    p.add_argument("--timestamp-header")
+    p.add_argument("--dedupe-header", help="the header that stays the same on retries "
+                   "(standard-webhooks: webhook-id)")
+    p.add_argument("--event-field", default="type",
+                   help="the body field naming the event (default: type)")
+    p.set_defaults(handler=_cmd_import)
 
     p = sub.add_parser("load", help="deliveries at a rate, on Locust: latency against the "
                        "budget, errors, exactly-once processing (see README: Load)")
@@ -513,6 +558,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         argv, passthrough = argv[:cut], argv[cut + 1:]
     args = parser.parse_args(argv)
     handler: Handler = args.handler
+    if getattr(args, "contracts", None):
+        import os
+
+        from hookproof.catalogue import CONTRACTS_VARIABLE, load_catalogue
+
+        os.environ[CONTRACTS_VARIABLE] = str(Path(args.contracts).resolve())
+        load_catalogue.cache_clear()
     if hasattr(args, "pytest_args"):
         args.pytest_args = passthrough
     try:

@@ -49,8 +49,12 @@ def _read(file: Traversable) -> Example:
     return Example(file.name, raw, json.loads(raw))
 
 
-def _folder(*parts: str) -> Traversable | None:
-    node = fixtures_root()
+def _folder(provider: str, *parts: str) -> Traversable | None:
+    """A folder of examples: the bundled ones, or a team's provider's own
+    (``<DIR>/<provider>/examples/<event>/valid``)."""
+    from hookproof.catalogue import USER_EXAMPLES
+
+    node: Traversable = USER_EXAMPLES.get(provider) or (fixtures_root() / provider)
     for part in parts:
         node = node / part
     return node if node.is_dir() else None
@@ -58,12 +62,33 @@ def _folder(*parts: str) -> Traversable | None:
 
 @functools.cache
 def valid_examples(provider: str, subject: str, *, response: bool = False) -> tuple[Example, ...]:
-    """Valid examples of an event (or resource), or of its response contract."""
+    """Valid examples of an event (or resource), or of its response contract. A team's
+    provider without an examples folder for an event has its schema's ``examples``."""
     folder = _folder(provider, subject, *(["response"] if response else []), "valid")
     if folder is None:
-        return ()
+        return () if response else _schema_examples(provider, subject)
     files = [f for f in folder.iterdir() if f.name.endswith((".json", ".form"))]
     return tuple(_read(f) for f in sorted(files, key=lambda f: f.name))
+
+
+def _schema_examples(provider: str, subject: str) -> tuple[Example, ...]:
+    from hookproof.catalogue import USER_EXAMPLES, load_catalogue
+
+    catalogue = load_catalogue()
+    spec = catalogue.providers.get(provider)
+    if spec is None or not spec.has_event(subject) or (
+            provider not in USER_EXAMPLES and not _is_user(provider)):
+        return ()
+    schema = catalogue.schemas.get(spec.event(subject).request) or {}
+    found = schema.get("examples") if isinstance(schema, dict) else None
+    if not isinstance(found, list):
+        return ()
+    return tuple(Example(f"schema-example-{index}.json", json.dumps(value).encode("utf-8"),
+                         value) for index, value in enumerate(found, start=1))
+
+
+def _is_user(provider: str) -> bool:
+    return not (fixtures_root() / provider).is_dir()
 
 
 @functools.cache

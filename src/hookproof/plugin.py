@@ -50,6 +50,21 @@ def pytest_addhooks(pluginmanager: pytest.PytestPluginManager) -> None:
     pluginmanager.add_hookspecs(hookspecs)
 
 
+def use_contracts(directory: str, cwd: Path) -> None:
+    """Load a team's own providers from ``directory`` in this process and every process it
+    starts (pytest-xdist workers read the same environment)."""
+    from hookproof.catalogue import CONTRACTS_VARIABLE, load_catalogue
+    from hookproof.errors import HookproofError
+
+    path = Path(directory)
+    os.environ[CONTRACTS_VARIABLE] = str(path if path.is_absolute() else cwd / path)
+    load_catalogue.cache_clear()
+    try:
+        load_catalogue()
+    except HookproofError as exc:
+        raise pytest.UsageError(f"hookproof: {exc}") from None
+
+
 def overrides_app(config: pytest.Config) -> bool:
     """Whether a conftest already loaded defines ``hookproof_app``: the team's own app, run
     in-process by plain ``pytest``."""
@@ -82,6 +97,8 @@ def pytest_configure(config: pytest.Config) -> None:
     by_fixture = overrides_app(config)
     settings = _settings(config, in_process=by_fixture)
     config.stash[settings_key] = settings
+    if settings.contracts:
+        use_contracts(settings.contracts, config.invocation_params.dir)
     if not settings.active:
         return
     try:

@@ -36,6 +36,7 @@ from typing import Any
 
 import yaml
 
+from hookproof.catalogue import NoAliasLoader
 from hookproof.errors import UsageError
 
 PART_VARIABLE = "HOOKPROOF_RUN_PART"
@@ -104,21 +105,10 @@ def _target(raw: Any, where: str) -> TargetSpec:
     )
 
 
-class _NoAliasLoader(yaml.SafeLoader):
-    """YAML without aliases: a config never needs ``*name``, and a few nested aliases
-    ("billion laughs") expand to more memory than any machine has."""
-
-    def compose_node(self, parent: Any, index: Any) -> Any:
-        if self.check_event(yaml.AliasEvent):
-            raise yaml.composer.ComposerError(None, None, "aliases (*name) are not supported",
-                                              None)
-        return super().compose_node(parent, index)
-
-
 def load_yaml(text: str) -> Any:
     if len(text) > MAX_CONFIG_BYTES:
         raise UsageError(f"the file is over {MAX_CONFIG_BYTES} bytes: not a hookproof config")
-    return yaml.load(text, Loader=_NoAliasLoader)  # a SafeLoader that refuses aliases
+    return yaml.load(text, Loader=NoAliasLoader)  # a SafeLoader that refuses aliases
 
 
 MAX_CONFIG_BYTES = 1024 * 1024

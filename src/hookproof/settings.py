@@ -41,6 +41,9 @@ OPTIONS: tuple[Option, ...] = (
     Option("provider", "--provider", "hookproof_provider", "HOOKPROOF_PROVIDER",
            "the platform whose webhooks the receiver takes (see `hookproof list`)",
            metavar="NAME"),
+    Option("contracts", "--contracts", "hookproof_contracts", "HOOKPROOF_CONTRACTS",
+           "a directory of your own providers (manifest.yaml + JSON Schemas per folder), "
+           "loaded beside the bundled ones", metavar="DIR"),
     Option("secret_env", "--secret-env", "hookproof_secret_env", "HOOKPROOF_SECRET_ENV",
            "name of the environment variable holding the signing secret",
            default="HOOKPROOF_SECRET", metavar="VAR"),
@@ -149,6 +152,7 @@ _FALSE = {"0", "false", "no", "off", ""}
 class Settings:
     target_url: str | None = None
     provider: str | None = None
+    contracts: str | None = None
     secret_env: str = "HOOKPROOF_SECRET"
     signing_url: str | None = None
     signing_urls: Mapping[str, str] | None = None

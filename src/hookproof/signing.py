@@ -159,6 +159,11 @@ class Scheme(Protocol):
         """Whether a timestamp is signed (the scheme has a replay window)."""
         ...
 
+    @property
+    def signs_url(self) -> bool:
+        """Whether the URL is part of what is signed (a tampered URL must be refused)."""
+        ...
+
     def signed_content(
         self, request: WireRequest, *, now: int, signing_url: str | None = None
     ) -> bytes:
@@ -368,6 +373,7 @@ class TwilioScheme:
     body_hash: bool = False
     key_id: str = "hookproof"
     name: str = field(default="twilio", init=False)
+    signs_url: bool = field(default=True, init=False)
     timestamped: bool = field(default=False, init=False)
 
     def __post_init__(self) -> None:
@@ -488,6 +494,7 @@ class VardaScheme:
 
     header: str = "X-Varda-Signature"
     name: str = field(default="varda", init=False)
+    signs_url: bool = field(default=False, init=False)
     timestamped: bool = field(default=True, init=False)
     default_tolerance: int = field(default=300, init=False)
     default_future_tolerance: int = field(default=300, init=False)
@@ -566,6 +573,7 @@ class OperatorScheme:
     timestamp_header: str = "X-Timestamp"
     idempotency_header: str = "X-Idempotency-Key"
     name: str = field(default="operator", init=False)
+    signs_url: bool = field(default=True, init=False)
     timestamped: bool = field(default=True, init=False)
     default_tolerance: int = field(default=30, init=False)
     default_future_tolerance: int = field(default=30, init=False)
@@ -660,6 +668,7 @@ class StandardWebhooksScheme:
     id_header: str = "webhook-id"
     timestamp_header: str = "webhook-timestamp"
     name: str = field(default="standard-webhooks", init=False)
+    signs_url: bool = field(default=False, init=False)
     timestamped: bool = field(default=True, init=False)
     default_tolerance: int = field(default=300, init=False)
     default_future_tolerance: int = field(default=300, init=False)
@@ -720,6 +729,132 @@ class StandardWebhooksScheme:
 
 
 # --------------------------------------------------------------------------------------------------
+# A declarative HMAC scheme: what GitHub, Stripe and many others do, described in a manifest
+# --------------------------------------------------------------------------------------------------
+
+_HMAC_DIGESTS = {"sha1": "sha1", "sha256": "sha256", "sha512": "sha512"}
+_TEMPLATE_FIELDS = ("{timestamp}", "{id}", "{url}", "{body}")
+
+
+@dataclass(frozen=True)
+class HmacScheme:
+    """``header: <value>`` where the value is ``format`` with ``{signature}`` (and, Stripe
+    style, ``{timestamp}``) filled in; the signature is the HMAC (``algorithm``, ``hex`` or
+    ``base64``) of ``template`` over ``{timestamp}``, ``{id}`` (``id_header``), ``{url}`` and
+    ``{body}`` (the raw body). A timestamp goes in ``timestamp_header``, or in the value
+    itself when ``format`` holds ``{timestamp}``.
+
+    GitHub: ``header: X-Hub-Signature-256``, ``format: "sha256={signature}"``,
+    ``template: "{body}"``. Stripe: ``header: Stripe-Signature``,
+    ``format: "t={timestamp},v1={signature}"``, ``template: "{timestamp}.{body}"``.
+    """
+
+    header: str
+    algorithm: str = "sha256"
+    encoding: str = "hex"
+    format: str = "{signature}"
+    template: str = "{body}"
+    timestamp_header: str | None = None
+    id_header: str | None = None
+    name: str = field(default="hmac", init=False)
+
+    def __post_init__(self) -> None:
+        if self.algorithm not in _HMAC_DIGESTS:
+            raise ValueError(f"signature.algorithm {self.algorithm!r}: one of "
+                             f"{', '.join(_HMAC_DIGESTS)}")
+        if self.encoding not in ("hex", "base64"):
+            raise ValueError(f"signature.encoding {self.encoding!r}: hex or base64")
+        if self.format.count("{signature}") != 1:
+            raise ValueError("signature.format must hold {signature} once")
+        leftover = self.template
+        for name in _TEMPLATE_FIELDS:
+            leftover = leftover.replace(name, "")
+        if "{" in leftover or "}" in leftover or "{body}" not in self.template:
+            raise ValueError("signature.template is text with {timestamp}, {id}, {url} and "
+                             "{body} (which it must hold)")
+        if "{timestamp}" in self.template and not self.timestamped:
+            raise ValueError("signature.template signs {timestamp}: give "
+                             "signature.timestamp_header, or {timestamp} in signature.format")
+        if "{id}" in self.template and not self.id_header:
+            raise ValueError("signature.template signs {id}: give signature.id_header")
+
+    @property
+    def timestamped(self) -> bool:
+        return self.timestamp_header is not None or "{timestamp}" in self.format
+
+    @property
+    def signs_url(self) -> bool:
+        return "{url}" in self.template
+
+    def _content(self, request: WireRequest, timestamp: int | str, url: str) -> bytes:
+        text = self.template.replace("{timestamp}", str(timestamp)).replace("{url}", url)
+        if self.id_header:
+            text = text.replace("{id}", header(request, self.id_header) or "")
+        before, _, after = text.partition("{body}")
+        return before.encode("utf-8") + request.body + after.encode("utf-8")
+
+    def _mac(self, secret: str, content: bytes) -> str:
+        digest = _hmac(secret.encode("utf-8"), content, _HMAC_DIGESTS[self.algorithm])
+        return digest.hex() if self.encoding == "hex" else base64.b64encode(digest).decode()
+
+    def signed_content(
+        self, request: WireRequest, *, now: int, signing_url: str | None = None
+    ) -> bytes:
+        return self._content(request, now, _strip_fragment(signing_url or request.url))
+
+    def sign(
+        self, request: WireRequest, secret: str, *, now: int, signing_url: str | None = None
+    ) -> WireRequest:
+        signature = self._mac(secret, self.signed_content(request, now=now,
+                                                          signing_url=signing_url))
+        value = self.format.replace("{signature}", signature).replace("{timestamp}", str(now))
+        headers = {self.header: value}
+        if self.timestamp_header:
+            headers[self.timestamp_header] = str(now)
+        return request.with_headers(headers)
+
+    def _parse(self, value: str) -> tuple[str, str | None] | None:
+        pattern = "^" + re.escape(self.format).replace(
+            re.escape("{signature}"), "(?P<signature>[^,;\\s]+)").replace(
+            re.escape("{timestamp}"), "(?P<timestamp>[^,;\\s]*)") + "$"
+        match = re.match(pattern, value)
+        if match is None:
+            return None
+        return match.group("signature"), match.groupdict().get("timestamp")
+
+    def verify(
+        self,
+        request: WireRequest,
+        secret: str,
+        *,
+        now: int,
+        public_url: str | None = None,
+        tolerance: int | None = None,
+        future_tolerance: int | None = None,
+    ) -> Verdict:
+        received = header(request, self.header)
+        if not received:
+            return _reject("missing", f"no {self.header} header")
+        parsed = self._parse(received)
+        if parsed is None:
+            return _reject("malformed", f"{self.header} is not {self.format}")
+        signature, stamp = parsed
+        if self.timestamp_header:
+            stamp = header(request, self.timestamp_header)
+            if not stamp:
+                return _reject("missing", f"no {self.timestamp_header} header")
+        if stamp is not None and not _UNIX_SECONDS.fullmatch(stamp):
+            return _reject("malformed", f"the timestamp {stamp[:20]!r} is not unix seconds")
+        url = _strip_fragment(public_url or request.url)
+        expected = self._mac(secret, self._content(request, stamp or "", url))
+        if not _same(signature, expected):
+            return _reject("mismatch", "the signature does not match")
+        if stamp is None:
+            return _OK
+        return _freshness(int(stamp), now, tolerance, future_tolerance)
+
+
+# --------------------------------------------------------------------------------------------------
 # Manifest mapping -> scheme
 # --------------------------------------------------------------------------------------------------
 
@@ -768,4 +903,16 @@ def scheme_for(signature: Mapping[str, Any], *, encoding: str) -> Scheme:
         )
     if kind == "standard-webhooks":
         return StandardWebhooksScheme(header=_text(signature, "header", "webhook-signature"))
-    raise ValueError(f"unknown signature scheme {kind!r}")
+    if kind == "hmac":
+        optional = {key: _text(signature, key, "") for key in ("timestamp_header", "id_header")
+                    if signature.get(key) is not None}
+        return HmacScheme(
+            header=_text(signature, "header", ""),
+            algorithm=_text(signature, "algorithm", "sha256").lower(),
+            encoding=_text(signature, "encoding", "hex"),
+            format=_text(signature, "format", "{signature}"),
+            template=_text(signature, "template", "{body}"),
+            **optional,
+        )
+    raise ValueError(f"unknown signature scheme {kind!r} (twilio, varda, operator, "
+                     "standard-webhooks or hmac)")

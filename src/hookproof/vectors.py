@@ -923,10 +923,65 @@ _NOTES: Final[dict[str, str]] = {
 }
 
 
+_GENERATED_NOW: Final = 1_700_000_000
+_GENERATED_SECRETS: Final = {"standard-webhooks": "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"}
+_GENERATED_WRONG: Final = {"standard-webhooks": "whsec_dGhpcyBpcyBhbm90aGVyIGtleQ=="}
+
+
+def generated_vectors(provider_id: str) -> dict[str, Any]:
+    """Vectors for a provider with none written out (a team's own, from ``--contracts``):
+    derived from its manifest's scheme and its first event's example, signed here."""
+    from hookproof.catalogue import load_catalogue
+    from hookproof.examples import canonical_example
+    from hookproof.signing import url_without_query
+
+    provider = load_catalogue().provider(provider_id)  # raises UnknownProviderError
+    scheme = scheme_for(provider.signature, encoding=provider.transport.encoding)
+    name = str(provider.signature.get("scheme"))
+    secret = _GENERATED_SECRETS.get(name, "hookproof-vector-secret")
+    event = provider.events[0]
+    body = canonical_example(provider.id, event.name).raw
+    headers = {"Content-Type": provider.transport.content_type,
+               provider.dedupe_header: "msg_hookproofvector1"}
+    request = WireRequest("POST", f"https://hooks.example.com/{provider.id}", headers, body)
+    window = provider.replay_window.seconds if provider.replay_window else None
+    now = _GENERATED_NOW if scheme.timestamped else None
+    signed = scheme.sign(request, secret, now=_GENERATED_NOW)
+    content = scheme.signed_content(request, now=_GENERATED_NOW)
+    vectors = [
+        _entry("generated-1", f"{event.name}: its example, signed", signed, secret, now=now,
+               signing_string=content),
+        _reject("generated-wrong-secret", "signed with another secret",
+                scheme.sign(request, _GENERATED_WRONG.get(name, secret + "-other"),
+                            now=_GENERATED_NOW), secret,
+                "mismatch", now=now),
+        _reject("generated-tampered-body", "the body changed after signing (one byte)",
+                signed.with_body(signed.body.replace(b"}", b" }", 1)), secret, "mismatch",
+                now=now),
+        _reject("generated-unsigned", f"no {scheme.header} header",
+                signed.without_headers(scheme.header), secret, "missing", now=now),
+    ]
+    if scheme.signs_url:
+        other = url_without_query(request.url) + "/other"
+        vectors.append(_reject("generated-other-url", "sent to another URL than it was signed "
+                               "for", signed.with_url(other), secret, "mismatch", now=now))
+    if scheme.timestamped and window is not None:
+        vectors.append(_reject("generated-stale", f"verified {window + 1} s after signing "
+                               f"(window {window} s)", signed, secret, "stale",
+                               now=_GENERATED_NOW + window + 1))
+    return {"provider": provider.id, "scheme": name, "signature": dict(provider.signature),
+            "encoding": provider.transport.encoding, "tolerance": window,
+            "future_tolerance": window,
+            "notes": [f"generated from {provider.id}'s manifest: its scheme and the example of "
+                      f"{event.name}"],
+            "vectors": vectors}
+
+
 def vectors_for(provider: str) -> dict[str, Any]:
-    """Positive and negative signing vectors for ``provider`` (see the module docstring)."""
+    """Positive and negative signing vectors for ``provider`` (see the module docstring);
+    generated from the manifest for a provider with none written out."""
     if provider not in _BUILDERS:
-        raise KeyError(f"no signing vectors for provider {provider!r}; known: {PROVIDERS}")
+        return generated_vectors(provider)
     signature, encoding = SIGNATURES[provider]
     tolerance, future_tolerance = _WINDOWS[provider]
     return {
