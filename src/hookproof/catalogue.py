@@ -94,6 +94,12 @@ class Provider:
     """Hook group name -> default path relative to the target URL."""
     events: tuple[Event, ...]
     resources: tuple[Resource, ...] = ()
+    unknown_event: str | None = None
+    """A plausible event the platform does not send (yet), in its own naming (manifest)."""
+    unknown_events: Mapping[str, str] = field(default_factory=dict)
+    """Hook group -> its own such event (Frontline's callbacks name events by Location)."""
+    extra_parameters: Mapping[str, str] = field(default_factory=dict)
+    """Parameters the platform adds that no event documents (form providers)."""
     _by_name: Mapping[str, Event] = field(default_factory=dict, repr=False, compare=False)
 
     def event(self, name: str) -> Event:
@@ -254,6 +260,14 @@ def _parse_manifest(provider_dir: str, data: Mapping[str, Any],
                 str(name): str((spec or {}).get("default_path", ""))
                 for name, spec in (data.get("hook_groups") or {}).items()
             },
+            unknown_event=str(data["unknown_event"]) if data.get("unknown_event") else None,
+            unknown_events={
+                str(name): str(spec["unknown_event"])
+                for name, spec in (data.get("hook_groups") or {}).items()
+                if isinstance(spec, Mapping) and spec.get("unknown_event")
+            },
+            extra_parameters={str(k): str(v) for k, v in
+                              (transport.get("extra_parameters") or {}).items()},
             events=events,
             resources=tuple(
                 Resource(str(r["name"]), base + r["schema"], _as_tuple(r.get("docs")))

@@ -648,7 +648,8 @@ def minimal_accepted(ctx: Context) -> None:
 @check("payload.unknown_fields_tolerated", expectation="2xx")
 def unknown_fields_tolerated(ctx: Context) -> None:
     """Extra fields and an undocumented enum value (what a platform adds later) are accepted."""
-    payload = with_unknown_fields(ctx.payload(), ctx.provider.transport.encoding)
+    payload = with_unknown_fields(ctx.payload(), ctx.provider.transport.encoding,
+                                  ctx.provider.extra_parameters)
     for site in enum_sites(_catalogue(), ctx.event.request):
         if has_path(payload, site.path) and all(isinstance(v, str) for v in site.schema["enum"]):
             payload = set_path(payload, site.path, "HOOKPROOF_UNDOCUMENTED")
@@ -731,7 +732,7 @@ def unknown_event_handled(ctx: Context) -> None:
     payload = ctx.payload()
     field = next(f for f in ctx.provider.event_fields
                  if ctx.provider.event_name_of({f.split(".")[0]: payload.get(f.split(".")[0])}))
-    new_name = future_event_name(ctx.event.name)
+    new_name = future_event_name(ctx.provider, ctx.event)
     payload = set_path(payload, tuple(field.split(".")), new_name)
     exchange = ctx.send(ctx.builder.build(ctx.event, payload, event_header=new_name))
     status = exchange.status_class()
@@ -747,15 +748,19 @@ def unknown_event_handled(ctx: Context) -> None:
                    exchanges=[exchange])
 
 
-def future_event_name(name: str) -> str:
-    """A plausible event name in the platform's own style that it does not send (yet)."""
+def future_event_name(provider: Provider, event: Event) -> str:
+    """A plausible event name in the platform's own style that it does not send (yet): the
+    manifest's (per hook group, then per provider), else one made in the style of
+    ``event``'s name (``a.b`` -> ``a.archived``, ``A_B`` -> ``A_ARCHIVED``)."""
+    named = provider.unknown_events.get(event.group or "") or provider.unknown_event
+    if named:
+        return named
+    name = event.name
     if "." in name:
         return name.split(".")[0] + ".archived"
     if name.isupper():
         return name.split("_")[0] + "_ARCHIVED"
-    if name.startswith("on"):
-        return "onConversationArchived"
-    return "GetCustomerNotes"
+    return name + "Archived"
 
 
 # -- response ---------------------------------------------------------------------------------

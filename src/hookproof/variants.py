@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import copy
 import json
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -151,12 +151,14 @@ def remove_path(payload: Any, path: tuple[str, ...]) -> Any:
     return result
 
 
-def with_unknown_fields(payload: Any, encoding: str) -> Any:
-    """Extra fields at the top and in every nested object, as a platform may add later."""
+def with_unknown_fields(payload: Any, encoding: str,
+                        extra_parameters: Mapping[str, str] | None = None) -> Any:
+    """Extra fields at the top and in every nested object, as a platform may add later;
+    for form providers, also the parameters the manifest says the platform adds."""
     result = copy.deepcopy(payload)
     if encoding == "form":
         result["HookproofFutureParameter"] = "added-later"
-        result["WebhookSid"] = "WH00000000000000000000000000000000"
+        result.update(extra_parameters or {})
         return result
 
     def add(node: Any, depth: int) -> None:
