@@ -37,7 +37,9 @@ class Delivered:
     @property
     def conforms(self) -> bool:
         """The answer is what the platform expects (no required finding)."""
-        return self.failure is None or self.failure.severity != "required"
+        from hookproof.verdict import blocking
+
+        return self.failure is None or not blocking(self.failure.severity, strict=False)
 
     @property
     def status(self) -> int | None:

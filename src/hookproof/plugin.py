@@ -25,6 +25,8 @@ session_key: pytest.StashKey[HookproofSession] = pytest.StashKey()
 failure_key = pytest.StashKey[Any]()
 latency_key = pytest.StashKey[list[tuple[str, float]]]()
 calls_key = pytest.StashKey[list[list[str]]]()
+outcome_key = pytest.StashKey[Any]()
+"""The :class:`~hookproof.verdict.Outcome` a check recorded for itself."""
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -293,7 +295,7 @@ class HookproofSession:
             "event": case.event_name,
             "check": case.check.id,
             "severity": failure.severity if failure is not None else case.check.severity,
-            "outcome": _outcome(report, failure),
+            "outcome": _outcome(item, report),
             "failure": failure.as_dict() if failure is not None else None,
             "baselined": failure is not None and (
                 case_key(case) in self.baseline or self.settings.baseline_update),
@@ -453,17 +455,15 @@ def write_baseline(path: Path, records: list[dict[str, Any]]) -> None:
     path.write_text(json.dumps({"known_failures": failing}, indent=2) + "\n", encoding="utf-8")
 
 
-def _outcome(report: pytest.TestReport, failure: Any) -> str:
-    if report.passed and not hasattr(report, "wasxfail"):
-        return "pass"
-    if hasattr(report, "wasxfail") or report.failed:
-        return "fail"
-    # NotObserved skips with "not observed: ...", an unavailable target with "not run: ...";
-    # anything else skipped the check
-    reason = _skip_reason(report)
-    if reason.startswith("not run:"):
-        return "not_run"
-    return "not_observed" if reason.startswith("not observed") else "skipped"
+def _outcome(item: pytest.Item, report: pytest.TestReport) -> str:
+    """The outcome the check itself recorded (carried as data, never read from a message);
+    a check that crashed is a failure, and one pytest skipped before it ran is skipped."""
+    from hookproof.verdict import Outcome
+
+    recorded = item.stash.get(outcome_key, None)
+    if recorded is not None:
+        return str(recorded.value)
+    return Outcome.FAIL.value if report.failed else Outcome.SKIPPED.value
 
 
 def _skip_reason(report: pytest.TestReport) -> str:
@@ -584,24 +584,32 @@ class CheckRun:
         from hookproof.failures import CheckFailure, NotApplicable, NotObserved
         from hookproof.scrub import scrub
         from hookproof.target import TargetUnavailable
+        from hookproof.verdict import Outcome, blocking
 
         __tracebackhide__ = True
         start = len(self.target.exchanges)
+        stash = self.item.stash
         try:
             self.target.check_available(self.case.event)
             with self.target.platform_active():
                 run(self.case, self.target)
+            stash[outcome_key] = Outcome.PASS
         except TargetUnavailable as exc:
+            stash[outcome_key] = Outcome.NOT_RUN
             pytest.skip(f"not run: {exc}")
         except NotObserved as exc:
+            stash[outcome_key] = Outcome.NOT_OBSERVED
             pytest.skip(f"not observed: {exc}")
         except NotApplicable as exc:
+            stash[outcome_key] = Outcome.SKIPPED
             pytest.skip(f"not applicable: {exc}")
         except CheckFailure as failure:
-            self.item.stash[failure_key] = failure
-            if case_key(self.case) in self.baseline or self.baseline_update:
+            stash[failure_key] = failure
+            stash[outcome_key] = Outcome.FAIL
+            baselined = case_key(self.case) in self.baseline or self.baseline_update
+            if baselined:
                 pytest.xfail(scrub(f"baselined: {failure.title}"))
-            if failure.severity == "recommended" and not self.strict:
+            if not blocking(failure.severity, strict=self.strict):
                 pytest.xfail(scrub(f"recommended: {failure.title} (expected "
                                    f"{failure.expected}, got {failure.got}); fails with "
                                    "--hookproof-strict"))

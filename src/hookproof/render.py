@@ -35,9 +35,9 @@ def _verdict(report: Mapping[str, Any]) -> str:
 
 
 def _target_ok(target: Mapping[str, Any], strict: bool) -> bool:
-    s = target["summary"]
-    return int(s["fail_required"]) + int(s.get("not_run", 0)) + (
-        int(s["fail_recommended"]) if strict else 0) == 0
+    from hookproof.verdict import target_conformant
+
+    return target_conformant(target["summary"], strict=strict)
 
 
 def _totals(report: Mapping[str, Any]) -> dict[str, int]:

@@ -17,9 +17,10 @@ from pathlib import Path
 from typing import Any
 
 from hookproof import __version__
+from hookproof.verdict import OUTCOMES, conformant
 
 SCHEMA_VERSION = 1
-OUTCOMES = ("pass", "fail", "not_observed", "not_run", "skipped")
+
 
 
 def percentile(values: Sequence[float], fraction: float) -> float:
@@ -193,8 +194,6 @@ def refusal_diagnosis(results: Sequence[Mapping[str, Any]],
 def document(targets: Sequence[Mapping[str, Any]], *, started: str, duration: float,
              seed: int | None = None, strict: bool = False) -> dict[str, Any]:
     """The whole report of a run over one or several targets."""
-    failing = sum(t["summary"]["fail_required"] + t["summary"]["not_run"]
-                  + (t["summary"]["fail_recommended"] if strict else 0) for t in targets)
     return {
         "schema_version": SCHEMA_VERSION,
         "hookproof_version": __version__,
@@ -202,7 +201,7 @@ def document(targets: Sequence[Mapping[str, Any]], *, started: str, duration: fl
         "duration_seconds": round(duration, 3),
         "seed": seed,
         "strict": strict,
-        "conformant": failing == 0,
+        "conformant": conformant(targets, strict=strict),
         "providers": sorted({t["provider"] for t in targets}),
         "targets": list(targets),
     }

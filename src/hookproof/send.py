@@ -40,6 +40,7 @@ from hookproof.errors import HookproofError, InputError, UsageError
 from hookproof.examples import Example, canonical_example, valid_examples
 from hookproof.failures import CheckFailure, curl_line
 from hookproof.settings import check_url
+from hookproof.verdict import blocking as verdict_blocks
 
 EXIT_OK = 0
 EXIT_NOT_CONFORMANT = 1
@@ -400,8 +401,8 @@ def send(options: SendOptions, *, out: TextIO | None = None,
             lines.append(f"verdict: conforms: {verdict}")
         except CheckFailure as failure:
             # a mode's own expectation (4xx) always counts; otherwise grade as the suite does
-            blocking = (failure.severity == "required" or options.bad_signature
-                        or options.stale)
+            blocking = (verdict_blocks(failure.severity, strict=False)
+                        or options.bad_signature or options.stale)
             conforms = conforms and not blocking
             lines += _failure_lines(failure, blocking=blocking)
         lines.append("reproduce (the signature, not the secret; a timestamped one goes "
