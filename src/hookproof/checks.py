@@ -325,8 +325,9 @@ def platform_hint(exchange: Exchange) -> str | None:
 # -- applicability -----------------------------------------------------------------------------
 
 
-def _twilio(provider: Provider, event: Event, target: Target) -> bool:
-    return provider.signature.get("scheme") == "twilio"
+def _port_variants(provider: Provider, event: Event, target: Target) -> bool:
+    # the scheme says: Twilio may sign the URL with or without its default port
+    return bool(target.builder.scheme.port_variants)
 
 
 def _signs_url(provider: Provider, event: Event, target: Target) -> bool:
@@ -335,7 +336,7 @@ def _signs_url(provider: Provider, event: Event, target: Target) -> bool:
 
 
 def _body_hash(provider: Provider, event: Event, target: Target) -> bool:
-    return _twilio(provider, event, target) and provider.transport.encoding == "json"
+    return bool(target.builder.scheme.body_hash)
 
 
 def _timestamped(provider: Provider, event: Event, target: Target) -> bool:
@@ -539,7 +540,7 @@ def body_hash_mismatch_rejected(ctx: Context) -> None:
                  hint="compare SHA-256 (hex) of the raw body with the bodySHA256 query value")
 
 
-@check("signature.port_variant_accepted", expectation="2xx", applies=_twilio)
+@check("signature.port_variant_accepted", expectation="2xx", applies=_port_variants)
 def port_variant_accepted(ctx: Context) -> None:
     """Twilio: a delivery signed over the URL with the explicit default port is accepted."""
     base = ctx.builder.signed_url_for(ctx.event)

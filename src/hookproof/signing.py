@@ -164,6 +164,17 @@ class Scheme(Protocol):
         """Whether the URL is part of what is signed (a tampered URL must be refused)."""
         ...
 
+    @property
+    def port_variants(self) -> bool:
+        """Whether the platform may sign the URL with or without its default port (Twilio),
+        so a receiver must accept both."""
+        ...
+
+    @property
+    def body_hash(self) -> bool:
+        """Whether a hash of the body travels in the signed URL (Twilio's ``bodySHA256``)."""
+        ...
+
     def signed_content(
         self, request: WireRequest, *, now: int, signing_url: str | None = None
     ) -> bytes:
@@ -374,6 +385,7 @@ class TwilioScheme:
     key_id: str = "hookproof"
     name: str = field(default="twilio", init=False)
     signs_url: bool = field(default=True, init=False)
+    port_variants: bool = field(default=True, init=False)
     timestamped: bool = field(default=False, init=False)
 
     def __post_init__(self) -> None:
@@ -495,6 +507,8 @@ class VardaScheme:
     header: str = "X-Varda-Signature"
     name: str = field(default="varda", init=False)
     signs_url: bool = field(default=False, init=False)
+    port_variants: bool = field(default=False, init=False)
+    body_hash: bool = field(default=False, init=False)
     timestamped: bool = field(default=True, init=False)
     default_tolerance: int = field(default=300, init=False)
     default_future_tolerance: int = field(default=300, init=False)
@@ -574,6 +588,8 @@ class OperatorScheme:
     idempotency_header: str = "X-Idempotency-Key"
     name: str = field(default="operator", init=False)
     signs_url: bool = field(default=True, init=False)
+    port_variants: bool = field(default=False, init=False)
+    body_hash: bool = field(default=False, init=False)
     timestamped: bool = field(default=True, init=False)
     default_tolerance: int = field(default=30, init=False)
     default_future_tolerance: int = field(default=30, init=False)
@@ -669,6 +685,8 @@ class StandardWebhooksScheme:
     timestamp_header: str = "webhook-timestamp"
     name: str = field(default="standard-webhooks", init=False)
     signs_url: bool = field(default=False, init=False)
+    port_variants: bool = field(default=False, init=False)
+    body_hash: bool = field(default=False, init=False)
     timestamped: bool = field(default=True, init=False)
     default_tolerance: int = field(default=300, init=False)
     default_future_tolerance: int = field(default=300, init=False)
@@ -757,6 +775,8 @@ class HmacScheme:
     timestamp_header: str | None = None
     id_header: str | None = None
     name: str = field(default="hmac", init=False)
+    port_variants: bool = field(default=False, init=False)
+    body_hash: bool = field(default=False, init=False)
 
     def __post_init__(self) -> None:
         if self.algorithm not in _HMAC_DIGESTS:

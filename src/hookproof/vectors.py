@@ -31,42 +31,35 @@ from hookproof.signing import Reason, Scheme, WireRequest, operator_signature, s
 
 __all__ = ["PROVIDERS", "SIGNATURES", "vectors_for"]
 
-#: The manifest ``signature`` mapping and body encoding of each provider.
-SIGNATURES: Final[dict[str, tuple[dict[str, Any], str]]] = {
-    "twilio-conversations": (
-        {"scheme": "twilio", "header": "X-Twilio-Signature", "algorithm": "HMAC-SHA1"},
-        "form",
-    ),
-    "twilio-orchestrator": (
-        {
-            "scheme": "twilio",
-            "header": "X-Twilio-Signature",
-            "algorithm": "HMAC-SHA1",
-            "body_hash": True,
-        },
-        "json",
-    ),
-    "twilio-frontline": (
-        {"scheme": "twilio", "header": "X-Twilio-Signature", "algorithm": "HMAC-SHA1"},
-        "form",
-    ),
-    "varda": ({"scheme": "varda", "header": "X-Varda-Signature"}, "json"),
-    "operator": (
-        {"scheme": "operator", "header": "X-Signature", "timestamp_header": "X-Timestamp"},
-        "json",
-    ),
-    "custom": ({"scheme": "standard-webhooks"}, "json"),
-}
+BUNDLED: Final = ("twilio-conversations", "twilio-orchestrator", "twilio-frontline", "varda",
+                  "operator")
+"""Providers whose vectors are written out here (from their documented examples)."""
 
+
+def _from_manifests() -> tuple[dict[str, tuple[dict[str, Any], str]],
+                               dict[str, tuple[int | None, int | None]]]:
+    """Each provider's ``signature`` mapping, body encoding and replay window, read from its
+    manifest (never restated here); ``custom`` is the Standard Webhooks spec's own."""
+    from hookproof.catalogue import contracts_root, load_catalogue_from
+
+    catalogue = load_catalogue_from(contracts_root())
+    signatures: dict[str, tuple[dict[str, Any], str]] = {}
+    windows: dict[str, tuple[int | None, int | None]] = {}
+    for provider_id in BUNDLED:
+        provider = catalogue.provider(provider_id)
+        signatures[provider_id] = (dict(provider.signature), provider.transport.encoding)
+        window = provider.replay_window.seconds if provider.replay_window else None
+        windows[provider_id] = (window, window)
+    signatures["custom"] = ({"scheme": "standard-webhooks"}, "json")
+    windows["custom"] = (300, 300)
+    return signatures, windows
+
+
+_MANIFESTS: Final = _from_manifests()
+#: The manifest ``signature`` mapping and body encoding of each provider.
+SIGNATURES: Final[dict[str, tuple[dict[str, Any], str]]] = _MANIFESTS[0]
 #: Replay windows (stale, future) in seconds; ``None``: no timestamp is signed.
-_WINDOWS: Final[dict[str, tuple[int | None, int | None]]] = {
-    "twilio-conversations": (None, None),
-    "twilio-orchestrator": (None, None),
-    "twilio-frontline": (None, None),
-    "varda": (300, 300),
-    "operator": (30, 30),
-    "custom": (300, 300),
-}
+_WINDOWS: Final[dict[str, tuple[int | None, int | None]]] = _MANIFESTS[1]
 
 PROVIDERS: Final = tuple(SIGNATURES)
 
