@@ -167,5 +167,10 @@ def _rewrite_defs(components: dict[str, Any]) -> dict[str, Any]:
 
 
 def _timestamped(signature: Mapping[str, Any]) -> bool:
-    return signature.get("scheme") == "standard-webhooks" or bool(
-        signature.get("timestamp_header")) or "{timestamp}" in str(signature.get("format", ""))
+    """Whether the scheme signs a timestamp (then the provider has a replay window)."""
+    from hookproof.signing import scheme_for
+
+    try:
+        return scheme_for(signature, encoding="json").timestamped
+    except ValueError as exc:
+        raise UsageError(f"--scheme {signature.get('scheme')}: {exc}") from None
