@@ -219,7 +219,8 @@ def _cmd_import(args: argparse.Namespace) -> int:
         source=Path(args.file), output=Path(args.output), scheme=args.scheme,
         provider_id=args.id, header=args.header, format=args.signature_format,
         template=args.template, algorithm=args.algorithm, encoding=args.signature_encoding,
-        timestamp_header=args.timestamp_header, dedupe_header=args.dedupe_header,
+        timestamp_header=args.timestamp_header, id_header=args.id_header,
+        dedupe_header=args.dedupe_header,
         event_field=args.event_field)
     events = import_openapi(options)
     print(f"hookproof import: {len(events)} event(s) -> {options.output} "
@@ -386,6 +387,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--algorithm", choices=["sha1", "sha256", "sha512"])
     p.add_argument("--signature-encoding", choices=["hex", "base64"])
     p.add_argument("--timestamp-header")
+    p.add_argument("--id-header", help="hmac: the header whose value {id} signs")
     p.add_argument("--dedupe-header", help="the header that stays the same on retries "
                    "(standard-webhooks: webhook-id)")
     p.add_argument("--event-field", default="type",

@@ -38,6 +38,7 @@ class ImportOptions:
     algorithm: str | None = None
     encoding: str | None = None
     timestamp_header: str | None = None
+    id_header: str | None = None
     dedupe_header: str | None = None
     event_field: str = "type"
     budget: float = 15.0
@@ -83,7 +84,8 @@ def _signature(options: ImportOptions) -> dict[str, Any]:
     if not options.header:
         raise UsageError("--scheme hmac needs --header (the signature header's name)")
     signature: dict[str, Any] = {"scheme": "hmac", "header": options.header}
-    for key in ("format", "template", "algorithm", "encoding", "timestamp_header"):
+    for key in ("format", "template", "algorithm", "encoding", "timestamp_header",
+                "id_header"):
         value = getattr(options, key)
         if value:
             signature[key] = value
