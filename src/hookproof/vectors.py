@@ -40,9 +40,9 @@ def _from_manifests() -> tuple[dict[str, tuple[dict[str, Any], str]],
                                dict[str, tuple[int | None, int | None]]]:
     """Each provider's ``signature`` mapping, body encoding and replay window, read from its
     manifest (never restated here); ``custom`` is the Standard Webhooks spec's own."""
-    from hookproof.catalogue import contracts_root, load_catalogue_from
+    from hookproof.catalogue import load_catalogue
 
-    catalogue = load_catalogue_from(contracts_root())
+    catalogue = load_catalogue()  # cached; only the bundled providers are taken from it
     signatures: dict[str, tuple[dict[str, Any], str]] = {}
     windows: dict[str, tuple[int | None, int | None]] = {}
     for provider_id in BUNDLED:
