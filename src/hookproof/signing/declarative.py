@@ -1,0 +1,143 @@
+"""A declarative HMAC scheme, described in a manifest (GitHub, Stripe and many more)."""
+
+from __future__ import annotations
+
+import base64
+import re
+from dataclasses import dataclass, field
+
+from hookproof.signing.base import (
+    _OK,
+    _UNIX_SECONDS,
+    Verdict,
+    WireRequest,
+    _freshness,
+    _hmac,
+    _reject,
+    _same,
+    _strip_fragment,
+    header,
+)
+
+_HMAC_DIGESTS = {"sha1": "sha1", "sha256": "sha256", "sha512": "sha512"}
+_TEMPLATE_FIELDS = ("{timestamp}", "{id}", "{url}", "{body}")
+
+
+@dataclass(frozen=True)
+class HmacScheme:
+    """``header: <value>`` where the value is ``format`` with ``{signature}`` (and, Stripe
+    style, ``{timestamp}``) filled in; the signature is the HMAC (``algorithm``, ``hex`` or
+    ``base64``) of ``template`` over ``{timestamp}``, ``{id}`` (``id_header``), ``{url}`` and
+    ``{body}`` (the raw body). A timestamp goes in ``timestamp_header``, or in the value
+    itself when ``format`` holds ``{timestamp}``.
+
+    GitHub: ``header: X-Hub-Signature-256``, ``format: "sha256={signature}"``,
+    ``template: "{body}"``. Stripe: ``header: Stripe-Signature``,
+    ``format: "t={timestamp},v1={signature}"``, ``template: "{timestamp}.{body}"``.
+    """
+
+    header: str
+    algorithm: str = "sha256"
+    encoding: str = "hex"
+    format: str = "{signature}"
+    template: str = "{body}"
+    timestamp_header: str | None = None
+    id_header: str | None = None
+    name: str = field(default="hmac", init=False)
+    port_variants: bool = field(default=False, init=False)
+    body_hash: bool = field(default=False, init=False)
+
+    def __post_init__(self) -> None:
+        if self.algorithm not in _HMAC_DIGESTS:
+            raise ValueError(f"signature.algorithm {self.algorithm!r}: one of "
+                             f"{', '.join(_HMAC_DIGESTS)}")
+        if self.encoding not in ("hex", "base64"):
+            raise ValueError(f"signature.encoding {self.encoding!r}: hex or base64")
+        if self.format.count("{signature}") != 1:
+            raise ValueError("signature.format must hold {signature} once")
+        leftover = self.template
+        for name in _TEMPLATE_FIELDS:
+            leftover = leftover.replace(name, "")
+        if "{" in leftover or "}" in leftover or "{body}" not in self.template:
+            raise ValueError("signature.template is text with {timestamp}, {id}, {url} and "
+                             "{body} (which it must hold)")
+        if "{timestamp}" in self.template and not self.timestamped:
+            raise ValueError("signature.template signs {timestamp}: give "
+                             "signature.timestamp_header, or {timestamp} in signature.format")
+        if "{id}" in self.template and not self.id_header:
+            raise ValueError("signature.template signs {id}: give signature.id_header")
+
+    @property
+    def timestamped(self) -> bool:
+        return self.timestamp_header is not None or "{timestamp}" in self.format
+
+    @property
+    def signs_url(self) -> bool:
+        return "{url}" in self.template
+
+    def _content(self, request: WireRequest, timestamp: int | str, url: str) -> bytes:
+        text = self.template.replace("{timestamp}", str(timestamp)).replace("{url}", url)
+        if self.id_header:
+            text = text.replace("{id}", header(request, self.id_header) or "")
+        before, _, after = text.partition("{body}")
+        return before.encode("utf-8") + request.body + after.encode("utf-8")
+
+    def _mac(self, secret: str, content: bytes) -> str:
+        digest = _hmac(secret.encode("utf-8"), content, _HMAC_DIGESTS[self.algorithm])
+        return digest.hex() if self.encoding == "hex" else base64.b64encode(digest).decode()
+
+    def signed_content(
+        self, request: WireRequest, *, now: int, signing_url: str | None = None
+    ) -> bytes:
+        return self._content(request, now, _strip_fragment(signing_url or request.url))
+
+    def sign(
+        self, request: WireRequest, secret: str, *, now: int, signing_url: str | None = None
+    ) -> WireRequest:
+        signature = self._mac(secret, self.signed_content(request, now=now,
+                                                          signing_url=signing_url))
+        value = self.format.replace("{signature}", signature).replace("{timestamp}", str(now))
+        headers = {self.header: value}
+        if self.timestamp_header:
+            headers[self.timestamp_header] = str(now)
+        return request.with_headers(headers)
+
+    def _parse(self, value: str) -> tuple[str, str | None] | None:
+        pattern = "^" + re.escape(self.format).replace(
+            re.escape("{signature}"), "(?P<signature>[^,;\\s]+)").replace(
+            re.escape("{timestamp}"), "(?P<timestamp>[^,;\\s]*)") + "$"
+        match = re.match(pattern, value)
+        if match is None:
+            return None
+        return match.group("signature"), match.groupdict().get("timestamp")
+
+    def verify(
+        self,
+        request: WireRequest,
+        secret: str,
+        *,
+        now: int,
+        public_url: str | None = None,
+        tolerance: int | None = None,
+        future_tolerance: int | None = None,
+    ) -> Verdict:
+        received = header(request, self.header)
+        if not received:
+            return _reject("missing", f"no {self.header} header")
+        parsed = self._parse(received)
+        if parsed is None:
+            return _reject("malformed", f"{self.header} is not {self.format}")
+        signature, stamp = parsed
+        if self.timestamp_header:
+            stamp = header(request, self.timestamp_header)
+            if not stamp:
+                return _reject("missing", f"no {self.timestamp_header} header")
+        if stamp is not None and not _UNIX_SECONDS.fullmatch(stamp):
+            return _reject("malformed", f"the timestamp {stamp[:20]!r} is not unix seconds")
+        url = _strip_fragment(public_url or request.url)
+        expected = self._mac(secret, self._content(request, stamp or "", url))
+        if not _same(signature, expected):
+            return _reject("mismatch", "the signature does not match")
+        if stamp is None:
+            return _OK
+        return _freshness(int(stamp), now, tolerance, future_tolerance)

@@ -1,0 +1,102 @@
+"""Operator's ``X-Signature`` over URL, idempotency key, timestamp and body."""
+
+from __future__ import annotations
+
+import hmac
+from dataclasses import dataclass, field
+
+from hookproof.signing.base import (
+    _HEX64,
+    _UNIX_SECONDS,
+    Verdict,
+    WireRequest,
+    _freshness,
+    _reject,
+    _same,
+    header,
+    url_without_query,
+)
+
+
+def operator_signing_string(url: str, idempotency_key: str, timestamp: int, body: bytes) -> bytes:
+    """``"{url}:{X-Idempotency-Key}:{X-Timestamp}:{raw body}"`` with ``url`` used as given."""
+    return f"{url}:{idempotency_key}:{timestamp}:".encode() + body
+
+
+def operator_signature(
+    secret: str, url: str, idempotency_key: str, timestamp: int, body: bytes
+) -> str:
+    """``X-Signature``: lower-case hex HMAC-SHA256 keyed with the UTF-8 signing key.
+
+    ``url`` is signed as given; the scheme passes it through :func:`url_without_query` first.
+    """
+    message = operator_signing_string(url, idempotency_key, timestamp, body)
+    return hmac.new(secret.encode("utf-8"), message, "sha256").hexdigest()
+
+
+@dataclass(frozen=True)
+class OperatorScheme:
+    """``X-Signature`` over URL (no query), idempotency key, ``X-Timestamp`` and body.
+    Documented window: 30 s both ways."""
+
+    header: str = "X-Signature"
+    timestamp_header: str = "X-Timestamp"
+    idempotency_header: str = "X-Idempotency-Key"
+    name: str = field(default="operator", init=False)
+    signs_url: bool = field(default=True, init=False)
+    port_variants: bool = field(default=False, init=False)
+    body_hash: bool = field(default=False, init=False)
+    timestamped: bool = field(default=True, init=False)
+    default_tolerance: int = field(default=30, init=False)
+    default_future_tolerance: int = field(default=30, init=False)
+
+    def _key(self, request: WireRequest) -> str:
+        key = header(request, self.idempotency_header)
+        if key is None:
+            raise ValueError(f"set {self.idempotency_header} on the request before signing")
+        return key
+
+    def signed_content(
+        self, request: WireRequest, *, now: int, signing_url: str | None = None
+    ) -> bytes:
+        url = url_without_query(request.url if signing_url is None else signing_url)
+        return operator_signing_string(url, self._key(request), now, request.body)
+
+    def sign(
+        self, request: WireRequest, secret: str, *, now: int, signing_url: str | None = None
+    ) -> WireRequest:
+        """Set ``X-Timestamp`` to ``now`` and ``X-Signature``. Needs ``X-Idempotency-Key``."""
+        url = url_without_query(request.url if signing_url is None else signing_url)
+        value = operator_signature(secret, url, self._key(request), now, request.body)
+        return request.with_headers({self.timestamp_header: str(now), self.header: value})
+
+    def verify(
+        self,
+        request: WireRequest,
+        secret: str,
+        *,
+        now: int,
+        public_url: str | None = None,
+        tolerance: int | None = None,
+        future_tolerance: int | None = None,
+    ) -> Verdict:
+        received = header(request, self.header)
+        if received is None:
+            return _reject("missing", f"no {self.header} header")
+        stamp = header(request, self.timestamp_header)
+        if stamp is None:
+            return _reject("missing", f"no {self.timestamp_header} header")
+        key = header(request, self.idempotency_header)
+        if key is None:
+            return _reject("missing", f"no {self.idempotency_header} header")
+        if not _UNIX_SECONDS.fullmatch(stamp):
+            return _reject("malformed",
+                           f"{self.timestamp_header}={stamp[:20]!r} is not unix seconds")
+        if not _HEX64.fullmatch(received):
+            return _reject("malformed", f"{self.header} is not 64 hex digits")
+        timestamp = int(stamp)
+        url = url_without_query(request.url if public_url is None else public_url)
+        expected = operator_signature(secret, url, key, timestamp, request.body)
+        if not _same(received, expected):
+            return _reject("mismatch", f"{self.header} does not match")
+        return _freshness(timestamp, now, tolerance, future_tolerance)

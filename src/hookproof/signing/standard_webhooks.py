@@ -1,0 +1,113 @@
+"""Standard Webhooks: ``webhook-signature: v1,<base64>``."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from dataclasses import dataclass, field
+
+from hookproof.signing.base import (
+    _UNIX_SECONDS,
+    Verdict,
+    WireRequest,
+    _freshness,
+    _hmac,
+    _reject,
+    _same,
+    header,
+)
+
+
+def standard_webhooks_key(secret: str) -> bytes:
+    """The HMAC key of a ``whsec_<base64>`` secret (prefix optional, unpadded base64 accepted)."""
+    text = secret.removeprefix("whsec_")
+    try:
+        key = base64.b64decode(text + "=" * (-len(text) % 4), validate=True)
+    except (binascii.Error, ValueError) as exc:
+        raise ValueError("a Standard Webhooks secret is whsec_ followed by base64") from exc
+    if not key:
+        raise ValueError("a Standard Webhooks secret may not be empty")
+    return key
+
+
+def standard_webhooks_signing_string(msg_id: str, timestamp: int, body: bytes) -> bytes:
+    """``"{webhook-id}.{webhook-timestamp}.{raw body}"``."""
+    return f"{msg_id}.{timestamp}.".encode() + body
+
+
+def standard_webhooks_signature(secret: str, msg_id: str, timestamp: int, body: bytes) -> str:
+    """The Base64 ``v1`` signature (without the ``v1,`` prefix)."""
+    message = standard_webhooks_signing_string(msg_id, timestamp, body)
+    digest = _hmac(standard_webhooks_key(secret), message, "sha256")
+    return base64.b64encode(digest).decode("ascii")
+
+
+@dataclass(frozen=True)
+class StandardWebhooksScheme:
+    """``webhook-signature: v1,<base64>`` over ``webhook-id``, ``webhook-timestamp`` and the body.
+    Documented window: 300 s both ways."""
+
+    header: str = "webhook-signature"
+    id_header: str = "webhook-id"
+    timestamp_header: str = "webhook-timestamp"
+    name: str = field(default="standard-webhooks", init=False)
+    signs_url: bool = field(default=False, init=False)
+    port_variants: bool = field(default=False, init=False)
+    body_hash: bool = field(default=False, init=False)
+    timestamped: bool = field(default=True, init=False)
+    default_tolerance: int = field(default=300, init=False)
+    default_future_tolerance: int = field(default=300, init=False)
+
+    def _msg_id(self, request: WireRequest) -> str:
+        msg_id = header(request, self.id_header)
+        if msg_id is None:
+            raise ValueError(f"set {self.id_header} on the request before signing")
+        return msg_id
+
+    def signed_content(
+        self, request: WireRequest, *, now: int, signing_url: str | None = None
+    ) -> bytes:
+        return standard_webhooks_signing_string(self._msg_id(request), now, request.body)
+
+    def sign(
+        self, request: WireRequest, secret: str, *, now: int, signing_url: str | None = None
+    ) -> WireRequest:
+        """Set ``webhook-timestamp`` to ``now`` and ``webhook-signature``. Needs ``webhook-id``."""
+        value = standard_webhooks_signature(secret, self._msg_id(request), now, request.body)
+        return request.with_headers({self.timestamp_header: str(now), self.header: f"v1,{value}"})
+
+    def verify(
+        self,
+        request: WireRequest,
+        secret: str,
+        *,
+        now: int,
+        public_url: str | None = None,
+        tolerance: int | None = None,
+        future_tolerance: int | None = None,
+    ) -> Verdict:
+        msg_id = header(request, self.id_header)
+        if not msg_id:
+            return _reject("missing", f"no {self.id_header} header")
+        stamp = header(request, self.timestamp_header)
+        if not stamp:
+            return _reject("missing", f"no {self.timestamp_header} header")
+        received = header(request, self.header)
+        if not received:
+            return _reject("missing", f"no {self.header} header")
+        if not _UNIX_SECONDS.fullmatch(stamp):
+            return _reject("malformed",
+                           f"{self.timestamp_header}={stamp[:20]!r} is not unix seconds")
+        entries = [entry.partition(",") for entry in received.split(" ") if entry]
+        versioned = [(version, value) for version, comma, value in entries if comma]
+        if not versioned:
+            return _reject("malformed", f"{self.header} has no <version>,<signature> entry")
+        timestamp = int(stamp)
+        expected = standard_webhooks_signature(secret, msg_id, timestamp, request.body)
+        matched = False
+        for version, value in versioned:
+            if version == "v1":  # unknown versions (v1a, v2, ...) are skipped
+                matched = _same(value, expected) | matched
+        if not matched:
+            return _reject("mismatch", "no v1 signature matches")
+        return _freshness(timestamp, now, tolerance, future_tolerance)

@@ -1,0 +1,93 @@
+"""Varda's ``X-Varda-Signature: t=<unix>,v1=<hex>``."""
+
+from __future__ import annotations
+
+import hmac
+from dataclasses import dataclass, field
+
+from hookproof.signing.base import (
+    _UNIX_SECONDS,
+    Verdict,
+    WireRequest,
+    _freshness,
+    _reject,
+    _same,
+    header,
+)
+
+
+def varda_signing_string(timestamp: int, body: bytes) -> bytes:
+    """``"{t}.{raw body}"``."""
+    return f"{timestamp}.".encode("ascii") + body
+
+
+def varda_signature(secret: str, timestamp: int, body: bytes) -> str:
+    """``v1``: lower-case hex HMAC-SHA256 keyed with the UTF-8 secret over ``"{t}.{body}"``."""
+    message = varda_signing_string(timestamp, body)
+    return hmac.new(secret.encode("utf-8"), message, "sha256").hexdigest()
+
+
+def _parse_kv_header(value: str) -> list[tuple[str, str]]:
+    pairs: list[tuple[str, str]] = []
+    for part in value.split(","):
+        key, eq, item = part.partition("=")
+        if eq:
+            pairs.append((key.strip(), item.strip()))
+    return pairs
+
+
+@dataclass(frozen=True)
+class VardaScheme:
+    """``X-Varda-Signature: t=<unix>,v1=<hex>``. Documented window: 300 s both ways."""
+
+    header: str = "X-Varda-Signature"
+    name: str = field(default="varda", init=False)
+    signs_url: bool = field(default=False, init=False)
+    port_variants: bool = field(default=False, init=False)
+    body_hash: bool = field(default=False, init=False)
+    timestamped: bool = field(default=True, init=False)
+    default_tolerance: int = field(default=300, init=False)
+    default_future_tolerance: int = field(default=300, init=False)
+
+    def signed_content(
+        self, request: WireRequest, *, now: int, signing_url: str | None = None
+    ) -> bytes:
+        return varda_signing_string(now, request.body)
+
+    def sign(
+        self, request: WireRequest, secret: str, *, now: int, signing_url: str | None = None
+    ) -> WireRequest:
+        """Set the header for timestamp ``now``. The URL is not signed."""
+        return request.with_headers(
+            {self.header: f"t={now},v1={varda_signature(secret, now, request.body)}"}
+        )
+
+    def verify(
+        self,
+        request: WireRequest,
+        secret: str,
+        *,
+        now: int,
+        public_url: str | None = None,
+        tolerance: int | None = None,
+        future_tolerance: int | None = None,
+    ) -> Verdict:
+        received = header(request, self.header)
+        if received is None:
+            return _reject("missing", f"no {self.header} header")
+        pairs = _parse_kv_header(received)
+        stamps = {value for key, value in pairs if key == "t"}
+        candidates = [value for key, value in pairs if key == "v1"]
+        if len(stamps) != 1 or not candidates:
+            return _reject("malformed", "need exactly one t and at least one v1")
+        stamp = stamps.pop()
+        if not _UNIX_SECONDS.fullmatch(stamp):
+            return _reject("malformed", f"t={stamp[:20]!r} is not unix seconds")
+        timestamp = int(stamp)
+        expected = varda_signature(secret, timestamp, request.body)
+        matched = False
+        for candidate in candidates:
+            matched = _same(candidate, expected) | matched
+        if not matched:
+            return _reject("mismatch", "no v1 matches")
+        return _freshness(timestamp, now, tolerance, future_tolerance)
