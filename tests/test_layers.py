@@ -36,7 +36,10 @@ LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
       "receiver.pipeline", "receiver.server", "receiver.store")),
     ("the pytest adapter: plugin, fixtures, xdist, stash keys", ("plugin", "suite")),
     ("the commands: the CLI and what only it runs",
-     ("cli", "run", "live", "load", "importer")),
+     ("cli", "cli.__main__", "cli.common", "cli.demo", "cli.export", "cli.importing",
+      "cli.listen", "cli.listing", "cli.load", "cli.replay", "cli.run", "cli.send",
+      "cli.serve", "cli.stub", "cli.validating", "cli.vectors", "run", "live", "load",
+      "importer")),
 )
 LAYER_OF = {module: index for index, (_, modules) in enumerate(LAYERS) for module in modules}
 

@@ -1,0 +1,57 @@
+"""What the commands share: exit codes and argument types."""
+
+from __future__ import annotations
+
+import argparse
+from collections.abc import Callable
+from pathlib import Path
+
+from hookproof.errors import UsageError
+
+EXIT_OK = 0
+EXIT_FINDINGS = 1
+EXIT_UNUSABLE = 2
+
+Handler = Callable[[argparse.Namespace], int]
+
+MAX_COPIES = 1000
+"""Copies ``hookproof send --duplicate`` sends at most."""
+
+
+def copies(text: str) -> int:
+    try:
+        count = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text[:20]!r} is not a whole number") from None
+    if count > MAX_COPIES:
+        raise argparse.ArgumentTypeError(f"at most {MAX_COPIES} copies, got {count}")
+    return count
+
+
+def port(text: str) -> int:
+    try:
+        port = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text[:20]!r} is not a port number") from None
+    if not 0 <= port <= 65535:
+        raise argparse.ArgumentTypeError(f"{port} is not a port (0 to 65535)")
+    return port
+
+
+def db_file(text: str) -> str:
+    if Path(text).is_dir():
+        raise argparse.ArgumentTypeError(f"{text} is a directory; give a file path")
+    return text
+
+
+def secret_from(variable: str) -> str:
+    import os
+
+    from hookproof.settings import check_env_name
+
+    check_env_name(variable)
+    value = os.environ.get(variable, "")
+    if not value:
+        raise UsageError(f"--secret-env {variable}: the environment variable is "
+                         f"{'empty' if variable in os.environ else 'unset'}")
+    return value
