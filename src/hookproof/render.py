@@ -277,59 +277,12 @@ def _markdown_failure(failure: Mapping[str, Any]) -> list[str]:
 
 # -- HTML --------------------------------------------------------------------------------------
 
-_CSS = """
-:root{--pass:#2da44e;--pass-bg:#dafbe1;--fail:#cf222e;--fail-bg:#ffcecb;--warn:#9a6700;
---warn-bg:#fae17d;--grey:#57606a;--grey-bg:#e6e9ec;--line:#d0d7de;--soft:#f6f8fa}
-*{box-sizing:border-box}
-body{font:14px/1.45 system-ui,-apple-system,"Segoe UI",sans-serif;margin:0;color:#1f2328}
-main{padding:0 24px 40px;max-width:1800px}
-header.verdict{padding:18px 24px;color:#fff;margin-bottom:16px}
-header.verdict.ok{background:var(--pass)}header.verdict.bad{background:var(--fail)}
-header.verdict h1{margin:0 0 4px;font-size:24px}
-header.verdict p{margin:0;opacity:.95}
-h2{margin:28px 0 6px;border-bottom:1px solid var(--line);padding-bottom:4px}
-h2 small{font-weight:400;color:var(--grey);font-size:14px}
-.diagnosis{border-left:4px solid var(--red, #c62828);padding:6px 10px;background:#fff3f3}
-h3{margin:16px 0 6px;font-size:15px}
-.badge{display:inline-block;border-radius:10px;padding:0 8px;font-size:12px;font-weight:600;
-vertical-align:middle}
-.badge.ok{background:var(--pass-bg);color:#116329}.badge.bad{background:var(--fail-bg);
-color:#82071e}
-table{border-collapse:collapse;margin:6px 0 14px}
-th,td{border:1px solid var(--line);padding:3px 7px;text-align:center}
-th{background:var(--soft);font-weight:600}
-td.label,th.label{text-align:left;font-family:ui-monospace,SFMono-Regular,Menlo,monospace;
-font-size:12.5px;white-space:nowrap}
-table.matrix th.check{writing-mode:vertical-rl;transform:rotate(180deg);font-weight:500;
-font-size:12px;white-space:nowrap;padding:6px 2px;max-height:260px}
-table.matrix th.group{font-size:12px;text-transform:uppercase;letter-spacing:.04em}
-table.matrix td{width:28px;height:24px;padding:0;font-size:13px}
-table.matrix td a{display:block;color:inherit;text-decoration:none;line-height:24px}
-td.pass{background:var(--pass-bg)}
-td.fail{background:var(--fail-bg);outline:1px solid var(--fail)}
-td.fail.recommended{background:var(--warn-bg);outline:1px solid var(--warn)}
-td.fail.baselined{outline-style:dashed;opacity:.75}
-td.not_observed,td.skipped,td.not_run{background:var(--grey-bg);color:var(--grey)}
-li.problem.required a{color:var(--fail)}li.problem.recommended a{color:var(--warn)}
-td.none{background:#fff}
-td.over{color:var(--fail);font-weight:700}
-.legend span{display:inline-block;margin-right:14px}
-.legend i{display:inline-block;width:14px;height:14px;vertical-align:-2px;margin-right:4px;
-border:1px solid var(--line)}
-.legend i.pass{background:var(--pass-bg)}.legend i.fail{background:var(--fail-bg)}
-.legend i.warn{background:var(--warn-bg)}.legend i.grey{background:var(--grey-bg)}
-details.failure{border:1px solid var(--line);border-left:4px solid var(--fail);
-border-radius:6px;margin:6px 0;padding:6px 10px;background:#fff}
-details.failure.recommended{border-left-color:var(--warn)}
-details.failure.baselined{border-left-style:dashed;opacity:.85}
-details.failure summary{cursor:pointer}
-details.failure summary code{font-weight:600}
-details.failure dl{display:grid;grid-template-columns:max-content 1fr;gap:2px 12px;margin:8px 0}
-details.failure dt{color:var(--grey)}details.failure dd{margin:0;overflow-wrap:anywhere}
-pre{white-space:pre-wrap;overflow-wrap:anywhere;background:var(--soft);padding:8px;margin:4px 0;
-border-radius:4px;font:12px/1.4 ui-monospace,SFMono-Regular,Menlo,monospace}
-.meta{color:var(--grey)}
-"""
+def _css() -> str:
+    """The report's stylesheet (package data ``report.css``), inlined into the page."""
+    from importlib import resources
+
+    return resources.files("hookproof").joinpath("report.css").read_text(encoding="utf-8")
+
 
 
 def _cell_html(target: Mapping[str, Any], result: Mapping[str, Any] | None) -> str:
@@ -513,7 +466,7 @@ def render_html(report: Mapping[str, Any]) -> str:
         '<html lang="en"><head><meta charset="utf-8">',
         '<meta name="viewport" content="width=device-width,initial-scale=1">',
         f"<title>hookproof: {esc(_verdict(report))}</title>",
-        f"<style>{_CSS}</style></head><body>",
+        f"<style>{_css()}</style></head><body>",
         f'<header class="verdict {"ok" if ok else "bad"}"><h1 id="verdict">'
         f"{'✔' if ok else '✘'} {esc(_verdict(report))}</h1>"
         f"<p>{esc(meta)}</p><p>{esc(run)}</p></header>",
