@@ -19,7 +19,7 @@ LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
      ("errors", "safejson", "scrub", "settings", "hookspecs")),
     ("HTTP model, transports and signing: a request, how it is encoded, signed, sent, "
      "answered in process, and what a delivery caused",
-     ("signing", "signing.base", "signing.twilio", "signing.varda", "signing.operator",
+     ("wire", "signing", "signing.base", "signing.twilio", "signing.varda", "signing.operator",
       "signing.standard_webhooks", "signing.declarative", "encoding", "scope", "delivery",
       "inprocess", "platform_stub")),
     ("contracts: the catalogue, validation, formats, examples, exports and vectors",

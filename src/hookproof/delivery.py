@@ -19,7 +19,7 @@ import requests
 import requests.adapters
 
 from hookproof.scope import PlatformCall
-from hookproof.signing import WireRequest
+from hookproof.wire import WireRequest
 
 
 @dataclass(frozen=True)

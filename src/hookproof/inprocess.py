@@ -29,7 +29,7 @@ from urllib.parse import parse_qsl, urlsplit
 from hookproof.delivery import Exchange
 from hookproof.errors import UsageError
 from hookproof.scope import DeliveryScope, app_traceback, capturing_traces, entered
-from hookproof.signing import WireRequest
+from hookproof.wire import WireRequest
 
 STARTUP_TIMEOUT = 30.0
 

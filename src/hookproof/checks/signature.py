@@ -25,7 +25,6 @@ from hookproof.checks.base import (
 )
 from hookproof.delivery import Exchange
 from hookproof.failures import CheckFailure, Detail, NotApplicable
-from hookproof.signing import WireRequest
 from hookproof.variants import (
     TRICKY_JSON_TEXT,
     TRICKY_TEXT,
@@ -33,6 +32,7 @@ from hookproof.variants import (
     json_text_sites,
     reserialized,
 )
+from hookproof.wire import WireRequest
 
 
 @check("signature.valid_accepted", expectation="2xx (pre-events and callbacks: 2xx or 4xx)")

@@ -29,9 +29,7 @@ from hookproof.signing.base import (
     Reason,
     Scheme,
     Verdict,
-    WireRequest,
     default_port_variants,
-    header,
     sha256_hex,
     url_without_query,
 )
@@ -51,6 +49,7 @@ from hookproof.signing.twilio import (
     twilio_signing_string,
 )
 from hookproof.signing.varda import VardaScheme, varda_signature, varda_signing_string
+from hookproof.wire import WireRequest, header
 
 __all__ = [
     "SETTINGS_HEADER",

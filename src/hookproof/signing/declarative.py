@@ -10,14 +10,13 @@ from hookproof.signing.base import (
     _OK,
     _UNIX_SECONDS,
     Verdict,
-    WireRequest,
     _freshness,
     _hmac,
     _reject,
     _same,
     _strip_fragment,
-    header,
 )
+from hookproof.wire import WireRequest, header
 
 _HMAC_DIGESTS = {"sha1": "sha1", "sha256": "sha256", "sha512": "sha512"}
 _TEMPLATE_FIELDS = ("{timestamp}", "{id}", "{url}", "{body}")

@@ -9,13 +9,12 @@ from hookproof.signing.base import (
     _HEX64,
     _UNIX_SECONDS,
     Verdict,
-    WireRequest,
     _freshness,
     _reject,
     _same,
-    header,
     url_without_query,
 )
+from hookproof.wire import WireRequest, header
 
 
 def operator_signing_string(url: str, idempotency_key: str, timestamp: int, body: bytes) -> bytes:

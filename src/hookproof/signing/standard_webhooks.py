@@ -9,13 +9,12 @@ from dataclasses import dataclass, field
 from hookproof.signing.base import (
     _UNIX_SECONDS,
     Verdict,
-    WireRequest,
     _freshness,
     _hmac,
     _reject,
     _same,
-    header,
 )
+from hookproof.wire import WireRequest, header
 
 
 def standard_webhooks_key(secret: str) -> bytes:

@@ -13,15 +13,14 @@ from hookproof.signing.base import (
     _OK,
     SETTINGS_HEADER,
     Verdict,
-    WireRequest,
     _hmac,
     _reject,
     _same,
     _strip_fragment,
     default_port_variants,
-    header,
     sha256_hex,
 )
+from hookproof.wire import WireRequest, header
 
 _TWILIO_ALGORITHMS: Final = {"HMAC-SHA1": "sha1", "HMAC-SHA256": "sha256"}
 _TWILIO_DIGEST_SIZES: Final = {"HMAC-SHA1": 20, "HMAC-SHA256": 32}

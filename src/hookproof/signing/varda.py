@@ -8,12 +8,11 @@ from dataclasses import dataclass, field
 from hookproof.signing.base import (
     _UNIX_SECONDS,
     Verdict,
-    WireRequest,
     _freshness,
     _reject,
     _same,
-    header,
 )
+from hookproof.wire import WireRequest, header
 
 
 def varda_signing_string(timestamp: int, body: bytes) -> bytes:
