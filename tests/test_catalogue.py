@@ -126,7 +126,9 @@ def test_manifest_names_exactly_the_schema_files_on_disk(provider: str) -> None:
     named = _manifest_paths(folder)
     on_disk = {
         f for f in _files(folder)
-        if f.endswith(".json") and f.rsplit("/", 1)[-1] != "defs.json"
+        # defs.json holds shared definitions; vectors.json the provider's signing vectors
+        # (data, checked by tests/test_vectors.py)
+        if f.endswith(".json") and f.rsplit("/", 1)[-1] not in ("defs.json", "vectors.json")
     }
     missing = sorted(named - on_disk)
     unreferenced = sorted(on_disk - named)
@@ -143,8 +145,11 @@ def test_every_folder_with_schemas_is_a_provider_or_common() -> None:
 
 
 def test_every_json_file_under_contracts_is_a_registered_schema(catalogue: Catalogue) -> None:
-    on_disk = {BASE_URI + f for f in _files(contracts_root()) if f.endswith(".json")}
+    on_disk = {BASE_URI + f for f in _files(contracts_root())
+               if f.endswith(".json") and not f.endswith("/vectors.json")}
     assert on_disk == set(catalogue.schemas)
+    vectors = {f.split("/")[0] for f in _files(contracts_root()) if f.endswith("/vectors.json")}
+    assert vectors == set(PROVIDERS), "every provider has its signing vectors as data"
 
 
 # --------------------------------------------------------------------------- each schema

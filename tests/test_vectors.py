@@ -719,3 +719,13 @@ def test_cli_prints_json(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["varda"]) == 0
     assert json.loads(capsys.readouterr().out) == vectors_for("varda")
     assert main(["nope"]) == 2
+
+
+@pytest.mark.parametrize("provider", ["twilio-conversations", "twilio-orchestrator",
+                                      "twilio-frontline", "varda", "operator"])
+def test_the_vectors_data_is_current(provider: str) -> None:
+    """``contracts/<provider>/vectors.json`` is what the builders make from the documented
+    examples (rebuild it with ``python -m hookproof.vectors --write``)."""
+    from hookproof.vectors import build_vectors
+
+    assert vectors_for(provider) == build_vectors(provider)

@@ -181,8 +181,8 @@ def _walk(node: Traversable, prefix: str = "") -> Iterator[tuple[str, Traversabl
 def _load_schemas(root: Traversable) -> dict[str, Any]:
     schemas: dict[str, Any] = {}
     for relative, file in _walk(root):
-        if not relative.endswith(".json"):
-            continue
+        if not relative.endswith(".json") or relative.endswith("/vectors.json"):
+            continue  # a provider's signing vectors are data, not a schema
         try:
             contents = json.loads(file.read_text(encoding="utf-8"))
         except json.JSONDecodeError as exc:
@@ -397,7 +397,7 @@ def _user_schemas(folder: Path, provider_id: str) -> dict[str, Any]:
     found: dict[str, Any] = {}
     for file in sorted(folder.rglob("*.json")):
         relative = file.relative_to(folder).as_posix()
-        if relative.startswith("examples/"):
+        if relative.startswith("examples/") or relative == "vectors.json":
             continue
         text = file.read_text(encoding="utf-8")
         try:

@@ -971,10 +971,27 @@ def generated_vectors(provider_id: str) -> dict[str, Any]:
 
 
 def vectors_for(provider: str) -> dict[str, Any]:
-    """Positive and negative signing vectors for ``provider`` (see the module docstring);
-    generated from the manifest for a provider with none written out."""
+    """Positive and negative signing vectors for ``provider`` (see the module docstring): the
+    bundled providers' are data next to their contracts (``contracts/<provider>/vectors.json``);
+    a provider with none written out gets vectors generated from its manifest."""
+    if provider in BUNDLED:
+        from hookproof.catalogue import contracts_root
+
+        data: dict[str, Any] = json.loads(
+            (contracts_root() / provider / VECTORS_FILE).read_text(encoding="utf-8"))
+        return data
     if provider not in _BUILDERS:
         return generated_vectors(provider)
+    return build_vectors(provider)
+
+
+VECTORS_FILE: Final = "vectors.json"
+
+
+def build_vectors(provider: str) -> dict[str, Any]:
+    """The vectors of ``provider`` built here, with :mod:`hookproof.signing`, from the
+    documented examples: what ``vectors.json`` holds (``python -m hookproof.vectors --write``
+    writes it; a test checks the files are current)."""
     signature, encoding = SIGNATURES[provider]
     tolerance, future_tolerance = _WINDOWS[provider]
     return {
@@ -989,10 +1006,28 @@ def vectors_for(provider: str) -> dict[str, Any]:
     }
 
 
+def write_data(root: Any) -> list[str]:
+    """Write ``<root>/<provider>/vectors.json`` for every bundled provider; the paths."""
+    written = []
+    for provider in BUNDLED:
+        target = root / provider / VECTORS_FILE
+        target.write_text(json.dumps(build_vectors(provider), indent=2, ensure_ascii=False)
+                          + "\n", encoding="utf-8")
+        written.append(str(target))
+    return written
+
+
 def main(argv: list[str] | None = None) -> int:
     args = sys.argv[1:] if argv is None else argv
+    if args == ["--write"]:
+        from pathlib import Path
+
+        for path in write_data(Path(__file__).resolve().parents[2] / "contracts"):
+            print(path)
+        return 0
     if len(args) != 1 or args[0] not in _BUILDERS:
-        print(f"usage: python -m hookproof.vectors {{{'|'.join(PROVIDERS)}}}", file=sys.stderr)
+        print(f"usage: python -m hookproof.vectors {{{'|'.join(PROVIDERS)}}} | --write",
+              file=sys.stderr)
         return 2
     print(json.dumps(vectors_for(args[0]), indent=2, ensure_ascii=False))
     return 0
