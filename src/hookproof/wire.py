@@ -53,3 +53,11 @@ def header(request: WireRequest, name: str) -> str | None:
         if key.lower() == wanted:
             return value
     return None
+
+
+def required_header(request: WireRequest, name: str) -> str:
+    """The value of header ``name``, which a scheme needs before it can sign."""
+    value = header(request, name)
+    if value is None:
+        raise ValueError(f"set {name} on the request before signing")
+    return value

@@ -14,7 +14,7 @@ from hookproof.signing.base import (
     _same,
     url_without_query,
 )
-from hookproof.wire import WireRequest, header
+from hookproof.wire import WireRequest, header, required_header
 
 
 def operator_signing_string(url: str, idempotency_key: str, timestamp: int, body: bytes) -> bytes:
@@ -49,24 +49,20 @@ class OperatorScheme:
     default_tolerance: int = field(default=30, init=False)
     default_future_tolerance: int = field(default=30, init=False)
 
-    def _key(self, request: WireRequest) -> str:
-        key = header(request, self.idempotency_header)
-        if key is None:
-            raise ValueError(f"set {self.idempotency_header} on the request before signing")
-        return key
-
     def signed_content(
         self, request: WireRequest, *, now: int, signing_url: str | None = None
     ) -> bytes:
         url = url_without_query(request.url if signing_url is None else signing_url)
-        return operator_signing_string(url, self._key(request), now, request.body)
+        key = required_header(request, self.idempotency_header)
+        return operator_signing_string(url, key, now, request.body)
 
     def sign(
         self, request: WireRequest, secret: str, *, now: int, signing_url: str | None = None
     ) -> WireRequest:
         """Set ``X-Timestamp`` to ``now`` and ``X-Signature``. Needs ``X-Idempotency-Key``."""
         url = url_without_query(request.url if signing_url is None else signing_url)
-        value = operator_signature(secret, url, self._key(request), now, request.body)
+        key = required_header(request, self.idempotency_header)
+        value = operator_signature(secret, url, key, now, request.body)
         return request.with_headers({self.timestamp_header: str(now), self.header: value})
 
     def verify(

@@ -14,7 +14,7 @@ from hookproof.signing.base import (
     _reject,
     _same,
 )
-from hookproof.wire import WireRequest, header
+from hookproof.wire import WireRequest, header, required_header
 
 
 def standard_webhooks_key(secret: str) -> bytes:
@@ -57,22 +57,18 @@ class StandardWebhooksScheme:
     default_tolerance: int = field(default=300, init=False)
     default_future_tolerance: int = field(default=300, init=False)
 
-    def _msg_id(self, request: WireRequest) -> str:
-        msg_id = header(request, self.id_header)
-        if msg_id is None:
-            raise ValueError(f"set {self.id_header} on the request before signing")
-        return msg_id
-
     def signed_content(
         self, request: WireRequest, *, now: int, signing_url: str | None = None
     ) -> bytes:
-        return standard_webhooks_signing_string(self._msg_id(request), now, request.body)
+        msg_id = required_header(request, self.id_header)
+        return standard_webhooks_signing_string(msg_id, now, request.body)
 
     def sign(
         self, request: WireRequest, secret: str, *, now: int, signing_url: str | None = None
     ) -> WireRequest:
         """Set ``webhook-timestamp`` to ``now`` and ``webhook-signature``. Needs ``webhook-id``."""
-        value = standard_webhooks_signature(secret, self._msg_id(request), now, request.body)
+        msg_id = required_header(request, self.id_header)
+        value = standard_webhooks_signature(secret, msg_id, now, request.body)
         return request.with_headers({self.timestamp_header: str(now), self.header: f"v1,{value}"})
 
     def verify(
