@@ -4,7 +4,7 @@ Generates a JSONL archive of --events payloads mixed across every provider (one 
 provider, since `validate` takes one --provider), built from the bundled valid examples with
 fresh ids, then times on one core:
 
-  (a) hookproof validate  - hookproof.validate_files.validate_files over each archive, output to
+  (a) hookproof validate  - hookproof.catalogue.files.validate_files over each archive, output to
                             a null sink (what `hookproof validate --provider P FILE.jsonl` runs);
   (b) plain jsonschema    - json.loads + iter_errors of a cached Draft202012Validator per event
                             (hookproof's format checker, the same strict schemas, so both find
@@ -35,10 +35,10 @@ from typing import Any
 from jsonschema import Draft202012Validator, FormatChecker
 
 from hookproof.catalogue import Catalogue, load_catalogue
-from hookproof.examples import fresh_ids, valid_examples
-from hookproof.formats import FORMATS, STRING_FORMATS
-from hookproof.validate_files import validate_files
-from hookproof.validation import ValidationEngine, engine_for
+from hookproof.catalogue.examples import fresh_ids, valid_examples
+from hookproof.catalogue.files import validate_files
+from hookproof.catalogue.formats import FORMATS, STRING_FORMATS
+from hookproof.catalogue.validation import ValidationEngine, engine_for
 
 TARGET = 150_000  # events/s for (a)
 
@@ -197,7 +197,7 @@ def make_floor(catalogue: Catalogue, engine: ValidationEngine
 _SCALE_CHILD = """
 import sys, time
 from pathlib import Path
-from hookproof.validate_files import validate_files
+from hookproof.catalogue.files import validate_files
 class Sink:
     def write(self, text): return len(text)
     def writelines(self, lines): pass

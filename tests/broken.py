@@ -38,7 +38,7 @@ from pathlib import Path
 from typing import Any
 
 from hookproof.catalogue import Event, Provider
-from hookproof.encoding import decode_body
+from hookproof.catalogue.validation import ValidationResult
 from hookproof.errors import InputError
 from hookproof.receiver.answers import Answer, ReferenceAnswerer
 from hookproof.receiver.app import create_app
@@ -53,7 +53,7 @@ from hookproof.signing import (
     scheme_for,
     twilio_signing_string,
 )
-from hookproof.validation import ValidationResult
+from hookproof.transport.encoding import decode_body
 from receivers import run_in_thread
 
 SECRET = "hookproof-test-secret-1b7c"

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from hookproof.catalogue import Catalogue, load_catalogue
-from hookproof.validation import ValidationEngine, engine_for
+from hookproof.catalogue.validation import ValidationEngine, engine_for
 
 
 @pytest.fixture(scope="session")

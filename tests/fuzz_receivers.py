@@ -16,9 +16,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from hookproof.catalogue import Event, Provider
+from hookproof.catalogue.validation import ValidationResult
 from hookproof.receiver import ReceiverConfig
 from hookproof.receiver.checks import ContractValidator
-from hookproof.validation import ValidationResult
 
 Predicate = Callable[[Any], bool]
 

@@ -24,12 +24,12 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from hookproof.catalogue import Event, Provider
+from hookproof.catalogue.validation import ValidationResult
 from hookproof.receiver.answers import Answer, ReferenceAnswerer
 from hookproof.receiver.app import create_app
 from hookproof.receiver.config import ReceiverConfig
 from hookproof.receiver.server import BackgroundServer
 from hookproof.signing import Verdict, WireRequest
-from hookproof.validation import ValidationResult
 
 SECRET = "hp-SECRET-9f2c1d7e4b0a-do-not-leak"
 """A recognisable signing secret: it must never show up in anything a run writes."""
@@ -226,7 +226,7 @@ def validate(report: dict[str, Any]) -> None:
     """Raise if ``report`` does not validate against the shipped report schema."""
     import jsonschema
 
-    from hookproof.report import schema
+    from hookproof.reports.document import schema
 
     document = schema()
     jsonschema.Draft202012Validator.check_schema(document)

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from hookproof.builder import DeliveryBuilder
 from hookproof.catalogue import load_catalogue
+from hookproof.catalogue.examples import canonical_example
 from hookproof.checks import same_refusal
-from hookproof.delivery import Exchange
-from hookproof.examples import canonical_example
+from hookproof.checks.builder import DeliveryBuilder
 from hookproof.signing import WireRequest, scheme_for
+from hookproof.transport.client import Exchange
 
 SECRET = "builder-test-secret"
 

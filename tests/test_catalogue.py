@@ -12,8 +12,8 @@ import yaml
 from jsonschema import Draft202012Validator
 
 from hookproof.catalogue import BASE_URI, Catalogue, contracts_root, load_catalogue
-from hookproof.examples import fixtures_root
-from hookproof.formats import FORMATS
+from hookproof.catalogue.examples import fixtures_root
+from hookproof.catalogue.formats import FORMATS
 
 DRAFT_2020_12 = "https://json-schema.org/draft/2020-12/schema"
 

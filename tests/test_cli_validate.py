@@ -17,8 +17,8 @@ from typing import Any
 import pytest
 
 from hookproof.catalogue import load_catalogue
+from hookproof.catalogue.examples import example_named, fixtures_root, invalid_examples
 from hookproof.cli import main
-from hookproof.examples import example_named, fixtures_root, invalid_examples
 
 FIXTURES = Path(str(fixtures_root()))
 
@@ -317,7 +317,7 @@ def test_raw_form_body_with_repeated_key(capsys: pytest.CaptureFixture[str],
                                          tmp_path: Path) -> None:
     params = payload("twilio-conversations", "onConversationAdd")
     params["MessagingBinding.Address"] = ["+15555550101", "+15555550102"]
-    from hookproof.encoding import encode_form
+    from hookproof.transport.encoding import encode_form
 
     file = tmp_path / "group.form"
     file.write_bytes(encode_form(params))
@@ -395,8 +395,8 @@ def test_usage_errors_exit_2(capsys: pytest.CaptureFixture[str]) -> None:
 
 
 def test_vectors_operator(capsys: pytest.CaptureFixture[str]) -> None:
-    if importlib.util.find_spec("hookproof.vectors") is None:
-        pytest.skip("hookproof.vectors is not written yet (another helper's module)")
+    if importlib.util.find_spec("hookproof.catalogue.vectors") is None:
+        pytest.skip("hookproof.catalogue.vectors is not written yet (another helper's module)")
     code, out, _ = run(capsys, "vectors", "--provider", "operator")
     assert code == 0
     document = json.loads(out)
@@ -404,8 +404,8 @@ def test_vectors_operator(capsys: pytest.CaptureFixture[str]) -> None:
 
 
 def test_vectors_unknown_provider(capsys: pytest.CaptureFixture[str]) -> None:
-    if importlib.util.find_spec("hookproof.vectors") is None:
-        pytest.skip("hookproof.vectors is not written yet (another helper's module)")
+    if importlib.util.find_spec("hookproof.catalogue.vectors") is None:
+        pytest.skip("hookproof.catalogue.vectors is not written yet (another helper's module)")
     code, out, err = run(capsys, "vectors", "--provider", "nope")
     assert code == 2 and out == "" and "known providers" in err
 

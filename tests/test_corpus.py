@@ -11,23 +11,23 @@ from pathlib import Path
 
 import pytest
 
-from hookproof import corpus
 from hookproof.catalogue import load_catalogue
-from hookproof.fuzz import DEFAULT_EXAMPLES, DEFAULT_SEED
-from hookproof.validation import engine_for
+from hookproof.catalogue.validation import engine_for
+from hookproof.checks import corpus
+from hookproof.checks.fuzz import DEFAULT_EXAMPLES, DEFAULT_SEED
 
 CATALOGUE = load_catalogue()
 
 
 def test_the_bundled_corpus_is_current() -> None:
     """Every event and mode, under the fingerprint of today's contracts (rebuild it with
-    `python -m hookproof.corpus` after changing a contract)."""
+    `python -m hookproof.checks.corpus` after changing a contract)."""
     bundled = corpus._bundled()
     missing = [corpus.key(p, e, mode, DEFAULT_SEED, DEFAULT_EXAMPLES)
                for p in CATALOGUE.providers.values() for e in p.events
                for mode in ("positive", "negative")
                if corpus.key(p, e, mode, DEFAULT_SEED, DEFAULT_EXAMPLES) not in bundled]
-    assert not missing, f"stale or missing corpus entries (python -m hookproof.corpus): " \
+    assert not missing, f"stale or missing corpus entries (python -m hookproof.checks.corpus): " \
                         f"{missing[:3]}"
 
 
@@ -74,7 +74,7 @@ def test_a_changed_contract_never_reuses_payloads(monkeypatch: pytest.MonkeyPatc
     hook = spec.event("contact.created")
     before = corpus.key(spec, hook, "positive", 0, 8)
     corpus.fingerprint.cache_clear()
-    monkeypatch.setattr("hookproof.export.export_openapi",
+    monkeypatch.setattr("hookproof.catalogue.export.export_openapi",
                         lambda *args, **kwargs: {"changed": True})
     try:
         assert corpus.key(spec, hook, "positive", 0, 8) != before

@@ -12,19 +12,19 @@ import pytest
 import requests
 import responses
 
-from hookproof.builder import DeliveryBuilder
 from hookproof.catalogue import Catalogue
-from hookproof.delivery import DeliveryClient, Exchange
-from hookproof.examples import canonical_example
-from hookproof.settings import Settings
-from hookproof.signing import WireRequest
-from hookproof.target import (
+from hookproof.catalogue.examples import canonical_example
+from hookproof.checks.builder import DeliveryBuilder
+from hookproof.checks.target import (
     GRACE_SECONDS,
     STOP_AFTER_CONSECUTIVE,
     EffectsProbe,
     Target,
     TargetUnavailable,
 )
+from hookproof.settings import Settings
+from hookproof.signing import WireRequest
+from hookproof.transport.client import DeliveryClient, Exchange
 from receivers import RawServer, unused_port
 
 URL = "https://hooks.example.com/varda"

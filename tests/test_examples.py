@@ -19,9 +19,8 @@ from jsonschema import Draft202012Validator
 from referencing._core import Resolver
 
 from hookproof.catalogue import Catalogue, load_catalogue
-from hookproof.encoding import decode_form
-from hookproof.examples import Example, InvalidExample, invalid_examples, valid_examples
-from hookproof.validation import (
+from hookproof.catalogue.examples import Example, InvalidExample, invalid_examples, valid_examples
+from hookproof.catalogue.validation import (
     ValidationEngine,
     ValidationResult,
     json_path,
@@ -29,6 +28,7 @@ from hookproof.validation import (
     validate_resource,
     validate_response,
 )
+from hookproof.transport.encoding import decode_form
 
 Path = tuple[str | int, ...]
 
@@ -277,6 +277,6 @@ def test_required_walker_sees_nested_levels(catalogue: Catalogue) -> None:
 
 def test_engine_is_the_cached_one(fast_engine: ValidationEngine) -> None:
     # `validate` goes through the engine the other tests compare against.
-    from hookproof.validation import engine_for
+    from hookproof.catalogue.validation import engine_for
 
     assert engine_for() is fast_engine

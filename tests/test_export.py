@@ -11,8 +11,8 @@ from openapi_spec_validator import validate
 from openapi_spec_validator.validation import OpenAPIV31SpecValidator
 
 from hookproof.catalogue import load_catalogue
+from hookproof.catalogue.export import component_name, event_path, export_openapi, refs_in
 from hookproof.cli import main
-from hookproof.export import component_name, event_path, export_openapi, refs_in
 from hookproof.signing import scheme_for
 
 PROVIDERS = sorted(load_catalogue().providers)
@@ -84,7 +84,7 @@ def test_inlined_schemas_validate_like_the_contracts() -> None:
     from referencing import Registry
     from referencing.jsonschema import DRAFT202012
 
-    from hookproof.examples import canonical_example
+    from hookproof.catalogue.examples import canonical_example
 
     document = export_openapi("twilio-orchestrator")
     root = {"components": document["components"]}

@@ -14,7 +14,7 @@ from datetime import datetime
 
 import pytest
 
-from hookproof.formats import is_date_time, is_uri
+from hookproof.catalogue.formats import is_date_time, is_uri
 
 _SHAPE = re.compile(
     r"^(\d{4})-(\d{2})-(\d{2})[Tt](\d{2}):(\d{2}):(\d{2})(\.\d+)?([Zz]|[+-]\d{2}:\d{2})$")

@@ -18,8 +18,8 @@ import pytest
 
 from fuzz_receivers import DEFECTS, Defect, broken_config
 from hookproof.catalogue import load_catalogue
+from hookproof.catalogue.validation import engine_for
 from hookproof.receiver import ReceiverConfig, create_app
-from hookproof.validation import engine_for
 from receivers import run_in_thread
 
 SECRET = "fuzz-test-secret"
@@ -99,7 +99,7 @@ def _body(text: str) -> Any:
     try:
         return json.loads(text)
     except ValueError:
-        from hookproof.encoding import decode_form
+        from hookproof.transport.encoding import decode_form
 
         return decode_form(text)
 
@@ -112,7 +112,7 @@ def _generate(provider_id: str, event_name: str, mode: str, n: int = 5,
     from hypothesis import HealthCheck, Phase, given, settings
     from hypothesis import seed as fixed_seed
 
-    from hookproof.fuzz import payload_strategy
+    from hookproof.checks.fuzz import payload_strategy
 
     provider = load_catalogue().provider(provider_id)
     event = provider.event(event_name)
@@ -160,8 +160,8 @@ def test_format_strategies_pass_the_format_checks() -> None:
     from hypothesis import given, settings
     from hypothesis import strategies as st
 
-    from hookproof.formats import FORMATS
-    from hookproof.fuzz import format_strategies
+    from hookproof.catalogue.formats import FORMATS
+    from hookproof.checks.fuzz import format_strategies
 
     strategies = format_strategies()
     assert set(strategies) == set(FORMATS)

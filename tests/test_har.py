@@ -9,13 +9,13 @@ from typing import Any
 
 import pytest
 
-from hookproof.builder import DeliveryBuilder
 from hookproof.catalogue import load_catalogue
+from hookproof.catalogue.examples import canonical_example
+from hookproof.catalogue.files import validate_files
+from hookproof.catalogue.har import deliveries
+from hookproof.checks.builder import DeliveryBuilder
 from hookproof.cli import main
-from hookproof.examples import canonical_example
-from hookproof.har import deliveries
 from hookproof.signing import WireRequest
-from hookproof.validate_files import validate_files
 
 SECRET = "har-test-secret"
 URL = "https://hooks.example.com/hooks/{provider}"

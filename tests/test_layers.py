@@ -14,34 +14,32 @@ import pytest
 
 SRC = Path(__file__).resolve().parents[1] / "src" / "hookproof"
 
-LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
-    ("base: errors, bounded input, the secret hidden, settings",
+LAYERS: tuple[tuple[str, str, tuple[str, ...]], ...] = (
+    ("base", "errors, bounded input, the secret hidden, settings, hook specifications",
      ("errors", "safejson", "scrub", "settings", "hookspecs")),
-    ("HTTP model, transports and signing: a request, how it is encoded, signed, sent, "
-     "answered in process, and what a delivery caused",
-     ("wire", "signing", "signing.base", "signing.twilio", "signing.varda", "signing.operator",
-      "signing.standard_webhooks", "signing.declarative", "encoding", "scope", "delivery",
-      "inprocess", "platform_stub")),
-    ("contracts: the catalogue, validation, formats, examples, exports and vectors",
-     ("catalogue", "formats", "validation", "examples", "export", "locate", "inputs", "har",
-      "validate_files", "variants", "vectors")),
-    ("the suite: building deliveries, the target, checks, judges, fuzzing, the verdict",
-     ("builder", "target", "managed", "failures", "verdict", "checks", "checks.base",
-      "checks.signature", "checks.payload", "checks.response", "checks.idempotency",
-      "checks.fuzzing", "fuzz", "corpus", "send", "deliver")),
-    ("reports: the document, Markdown, HTML, the load report",
-     ("report", "render", "load_report")),
-    ("the reference receiver",
-     ("receiver", "receiver.answers", "receiver.app", "receiver.checks", "receiver.config",
-      "receiver.pipeline", "receiver.server", "receiver.store")),
-    ("the pytest adapter: plugin, fixtures, xdist, stash keys", ("plugin", "suite")),
-    ("the commands: the CLI and what only it runs",
-     ("cli", "cli.__main__", "cli.common", "cli.demo", "cli.export", "cli.importing",
-      "cli.listen", "cli.listing", "cli.load", "cli.replay", "cli.run", "cli.send",
-      "cli.serve", "cli.stub", "cli.validating", "cli.vectors", "run", "live", "load",
-      "importer")),
+    ("transport", "the HTTP model and the transports: request, encoding, client, in process",
+     ("transport",)),
+    ("signing", "one module per signature scheme", ("signing",)),
+    ("contracts", "catalogue, validation, formats, examples, vectors, import and export",
+     ("catalogue",)),
+    ("suite", "building and sending deliveries, the registry, the checks, judges, verdict",
+     ("checks",)),
+    ("reports", "the document, Markdown, HTML and its stylesheet, the load report",
+     ("reports",)),
+    ("reference receiver", "the receiver the suite is proven against", ("receiver",)),
+    ("pytest adapter", "plugin, fixtures, xdist, stash keys; the collected suite",
+     ("plugin", "suite")),
+    ("traffic", "deliveries outside the suite: send, listen, replay, load", ("traffic",)),
+    ("commands", "the CLI, one module per command", ("cli",)),
 )
-LAYER_OF = {module: index for index, (_, modules) in enumerate(LAYERS) for module in modules}
+"""Each layer, lowest first: its name, what it owns, and the packages (or, for the base, the
+top-level modules) it is made of."""
+PACKAGE_LAYER = {top: index for index, (_, _, tops) in enumerate(LAYERS) for top in tops}
+
+
+def layer_of(module: str) -> int | None:
+    """The layer of ``module`` (dotted, below ``hookproof``): its top-level package's."""
+    return PACKAGE_LAYER.get(module.split(".")[0])
 
 
 def _modules() -> dict[str, Path]:
@@ -78,18 +76,36 @@ def _imports(file: Path, *, top_level_only: bool) -> set[str]:
 
 
 def test_every_module_has_a_layer() -> None:
-    missing = sorted(set(_modules()) - set(LAYER_OF))
-    assert not missing, f"place these modules in a layer of tests/test_layers.py: {missing}"
+    missing = sorted(m for m in _modules() if layer_of(m) is None)
+    assert not missing, ("put these modules in a layer's package, or name them in a layer of "
+                         f"tests/test_layers.py: {missing}")
+
+
+@pytest.mark.parametrize("package", sorted(
+    top for _, _, tops in LAYERS[1:] for top in tops if (SRC / top).is_dir()))
+def test_every_layer_package_says_what_it_owns_and_may_import(package: str) -> None:
+    init = SRC / package / "__init__.py"
+    docstring = ast.get_docstring(ast.parse(init.read_text(encoding="utf-8"))) or ""
+    first = docstring.split("\n\n")[0]
+    assert len(first) > 60, f"hookproof.{package}: say in its docstring what the layer owns"
+    assert "may import" in docstring, (
+        f"hookproof.{package}: say in its docstring what it may import")
+
+
+def test_the_base_is_only_the_named_modules() -> None:
+    loose = sorted(m for m in _modules() if "." not in m and not (SRC / m).is_dir())
+    assert loose == sorted(LAYERS[0][2]), (
+        "a module at the top of the package belongs to a layer's package: " + str(loose))
 
 
 @pytest.mark.parametrize("module", sorted(_modules()))
 def test_no_module_imports_a_higher_layer(module: str) -> None:
-    own = LAYER_OF[module]
+    own = layer_of(module)
+    assert own is not None
     upward = sorted(
-        (target, LAYERS[LAYER_OF[target]][0].split(":")[0])
-        for target in _imports(_modules()[module], top_level_only=False)
-        if target in LAYER_OF and LAYER_OF[target] > own)
-    assert not upward, f"{module} ({LAYERS[own][0].split(':')[0]}) imports higher: {upward}"
+        (target, LAYERS[found][0]) for target in _imports(_modules()[module], top_level_only=False)
+        if (found := layer_of(target)) is not None and found > own)
+    assert not upward, f"{module} ({LAYERS[own][0]}) imports higher: {upward}"
 
 
 def test_top_level_imports_form_no_cycle() -> None:

@@ -22,13 +22,13 @@ import pytest
 import requests
 from jsonschema import Draft202012Validator
 
-from hookproof.builder import DeliveryBuilder
 from hookproof.catalogue import Event, Provider, load_catalogue
-from hookproof.examples import canonical_example
+from hookproof.catalogue.examples import canonical_example
+from hookproof.checks.builder import DeliveryBuilder
 from hookproof.receiver.answers import Answer, ReferenceAnswerer
 from hookproof.receiver.app import create_app
 from hookproof.receiver.config import ReceiverConfig
-from hookproof.report import schema
+from hookproof.reports.document import schema
 from receivers import run_in_thread, unused_port, wait_until_answers
 
 SECRET = "live-traffic-secret-77a1"

@@ -30,7 +30,7 @@ from test_report_html import CHROMIUM_FLAGS, chromium
 
 SECRET = "load-test-secret-5e1a"
 SECRET_ENV = "HOOKPROOF_LOAD_TEST_SECRET"
-SCHEMA = json.loads(resources.files("hookproof").joinpath("load.schema.json").read_text())
+SCHEMA = json.loads(resources.files("hookproof.reports").joinpath("load.schema.json").read_text())
 
 
 def _free_port() -> int:

@@ -11,8 +11,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from hookproof.catalogue.locate import Location, line_of, value_lines
 from hookproof.cli import main
-from hookproof.locate import Location, line_of, value_lines
 
 DOCUMENT = """{
   "event": "call.ended",

@@ -183,8 +183,8 @@ def own_catalogue(contracts: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[
 
 
 def _delivery(catalogue: Any, provider: str, secret: str) -> Any:
-    from hookproof.builder import DeliveryBuilder
-    from hookproof.examples import canonical_example
+    from hookproof.catalogue.examples import canonical_example
+    from hookproof.checks.builder import DeliveryBuilder
 
     spec = catalogue.provider(provider)
     builder = DeliveryBuilder(spec, target_url=f"https://hooks.example.com/{provider}",

@@ -108,8 +108,8 @@ def test_unpacked_wheel_finds_its_package_data(wheel: Path, tmp_path: Path) -> N
     script = (
         "import hookproof, sys\n"
         "from hookproof.catalogue import load_catalogue\n"
-        "from hookproof.examples import valid_examples\n"
-        "from hookproof.validation import validate\n"
+        "from hookproof.catalogue.examples import valid_examples\n"
+        "from hookproof.catalogue.validation import validate\n"
         f"assert hookproof.__file__.startswith({str(tmp_path)!r}), hookproof.__file__\n"
         "c = load_catalogue()\n"
         "n = 0\n"

@@ -13,11 +13,6 @@ import pytest
 # The in-process runs (pytester.runpytest_inprocess) drop every module first imported during a
 # run once it ends; import what a run uses up front, or a later run gets a second copy of
 # `requests` whose classes no longer match ("You can only merge into CookieJar").
-import hookproof.checks
-import hookproof.plugin
-import hookproof.report
-import hookproof.target
-import hookproof.validation  # noqa: F401
 from hookproof.receiver.app import create_app
 from hookproof.receiver.config import ReceiverConfig
 from hookproof.receiver.server import BackgroundServer

@@ -16,12 +16,12 @@ import requests
 import yaml
 
 from hookproof.catalogue import Event, Provider, load_catalogue
-from hookproof.encoding import encode_form, encode_json
+from hookproof.catalogue.validation import validate, validate_response
 from hookproof.receiver.app import create_app
 from hookproof.receiver.config import ReceiverConfig, resolve_secret, secret_variable
 from hookproof.receiver.store import SqliteStore
 from hookproof.signing import Verdict, WireRequest, scheme_for
-from hookproof.validation import validate, validate_response
+from hookproof.transport.encoding import encode_form, encode_json
 from receivers import run_in_thread
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"

@@ -11,7 +11,7 @@ import jsonschema
 import pytest
 
 from hookproof.catalogue import load_catalogue
-from hookproof.report import OUTCOMES, document, merge, percentile, schema, target_section
+from hookproof.reports.document import OUTCOMES, document, merge, percentile, schema, target_section
 from reportkit import REPO, cached_run, demo_run, validate
 
 
@@ -52,7 +52,8 @@ def test_schema_is_a_valid_2020_12_schema_and_ships_with_the_package() -> None:
     assert document_["$schema"] == "https://json-schema.org/draft/2020-12/schema"
     jsonschema.Draft202012Validator.check_schema(document_)
     pyproject = tomllib.loads((REPO / "pyproject.toml").read_text(encoding="utf-8"))
-    assert "report.schema.json" in pyproject["tool"]["setuptools"]["package-data"]["hookproof"]
+    shipped = pyproject["tool"]["setuptools"]["package-data"]["hookproof.reports"]
+    assert "report.schema.json" in shipped
 
 
 def _minimal_report() -> dict[str, Any]:

@@ -17,8 +17,8 @@ from typing import Any
 
 import pytest
 
-from hookproof.render import MARKDOWN_FAILURES, render_html, render_markdown
-from hookproof.report import write
+from hookproof.reports.document import write
+from hookproof.reports.render import MARKDOWN_FAILURES, render_html, render_markdown
 from reportkit import REPO, STEP_SUMMARY, Run, cached_run
 
 CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
@@ -146,7 +146,7 @@ def test_html_renders_matrix_and_failures_in_chromium(broken: Run, tmp_path: Pat
     assert "json path" in "".join(missing["text"]) and json_path in "".join(missing["text"])
 
     # "N distinct problems" before the matrices, each with the events it covers
-    from hookproof.report import problems
+    from hookproof.reports.document import problems
 
     distinct = problems(target["failures"])
     assert f"{len(distinct)} distinct problem(s)" in rendered.stdout

@@ -20,11 +20,11 @@ import yaml
 
 from hookproof.catalogue import load_catalogue
 from hookproof.cli import main
+from hookproof.cli.run import TargetSpec, load_config, run_targets
 from hookproof.receiver.app import create_app
 from hookproof.receiver.config import ReceiverConfig
 from hookproof.receiver.server import BackgroundServer
-from hookproof.report import schema
-from hookproof.run import TargetSpec, load_config, run_targets
+from hookproof.reports.document import schema
 
 SECRET = "hookproof-run-test-secret-77c1"
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"

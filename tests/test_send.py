@@ -23,8 +23,8 @@ from typing import Any
 import pytest
 
 from hookproof.catalogue import load_catalogue
+from hookproof.catalogue.examples import example_named
 from hookproof.cli import main
-from hookproof.examples import example_named
 from hookproof.receiver.answers import Answer, ReferenceAnswerer
 from hookproof.receiver.app import create_app
 from hookproof.receiver.config import ReceiverConfig
@@ -309,7 +309,7 @@ def test_data_raw_form_body(capsys: pytest.CaptureFixture[str], receiver: str,
                             tmp_path: Path) -> None:
     example = example_named("twilio-conversations", "onMessageAdded", "minimal")
     assert example is not None
-    from hookproof.encoding import encode_form
+    from hookproof.transport.encoding import encode_form
 
     data = tmp_path / "captured.form"
     data.write_bytes(encode_form(example.payload) + b"\n")

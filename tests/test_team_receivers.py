@@ -18,13 +18,13 @@ import pytest
 
 from broken import PUBLIC_URL, SECRET, SuiteRun, run_suite, run_suite_at
 from hookproof.catalogue import load_catalogue
+from hookproof.catalogue.validation import engine_for
 from hookproof.checks import REGISTRY, Case, run
-from hookproof.failures import CheckFailure
-from hookproof.fuzz import DEFAULT_EXAMPLES
+from hookproof.checks.failures import CheckFailure
+from hookproof.checks.fuzz import DEFAULT_EXAMPLES
+from hookproof.checks.target import make_target
 from hookproof.receiver.config import ReceiverConfig
 from hookproof.settings import Settings
-from hookproof.target import make_target
-from hookproof.validation import engine_for
 from team_receivers import (
     PREFIX,
     AsyncEffectsStore,

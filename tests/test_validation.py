@@ -12,9 +12,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from hookproof.catalogue import Catalogue, load_catalogue
-from hookproof.errors import InputError, UnknownEventError, UnknownProviderError
-from hookproof.examples import example_named, invalid_examples, valid_examples
-from hookproof.formats import (
+from hookproof.catalogue.examples import example_named, invalid_examples, valid_examples
+from hookproof.catalogue.formats import (
     FORMATS,
     is_date_time,
     is_email,
@@ -22,7 +21,7 @@ from hookproof.formats import (
     is_json_object_text,
     is_uri,
 )
-from hookproof.validation import (
+from hookproof.catalogue.validation import (
     Finding,
     ValidationEngine,
     json_path,
@@ -31,6 +30,7 @@ from hookproof.validation import (
     validate_resource,
     validate_response,
 )
+from hookproof.errors import InputError, UnknownEventError, UnknownProviderError
 
 _CATALOGUE = load_catalogue()
 

@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 
+from hookproof.catalogue.vectors import PROVIDERS, main, vectors_for
 from hookproof.signing import (
     SETTINGS_HEADER,
     Scheme,
@@ -25,7 +26,6 @@ from hookproof.signing import (
     twilio_signing_string,
     varda_signature,
 )
-from hookproof.vectors import PROVIDERS, main, vectors_for
 
 TWILIO_FORM = {"scheme": "twilio", "header": "X-Twilio-Signature", "algorithm": "HMAC-SHA1"}
 TWILIO_JSON = {**TWILIO_FORM, "body_hash": True}
@@ -725,7 +725,7 @@ def test_cli_prints_json(capsys: pytest.CaptureFixture[str]) -> None:
                                       "twilio-frontline", "varda", "operator"])
 def test_the_vectors_data_is_current(provider: str) -> None:
     """``contracts/<provider>/vectors.json`` is what the builders make from the documented
-    examples (rebuild it with ``python -m hookproof.vectors --write``)."""
-    from hookproof.vectors import build_vectors
+    examples (rebuild it with ``python -m hookproof.catalogue.vectors --write``)."""
+    from hookproof.catalogue.vectors import build_vectors
 
     assert vectors_for(provider) == build_vectors(provider)

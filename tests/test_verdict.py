@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from hookproof.report import OUTCOMES
-from hookproof.verdict import Outcome, blocking, conformant, target_conformant
+from hookproof.checks.verdict import Outcome, blocking, conformant, target_conformant
+from hookproof.reports.document import OUTCOMES
 
 
 def _summary(**counts: int) -> dict[str, int]:

@@ -24,15 +24,15 @@ __all__ = [
 
 if TYPE_CHECKING:
     from hookproof.catalogue import load_catalogue
-    from hookproof.validation import validate, validate_resource, validate_response
-    from hookproof.vectors import vectors_for
+    from hookproof.catalogue.validation import validate, validate_resource, validate_response
+    from hookproof.catalogue.vectors import vectors_for
 
 _LAZY = {
     "load_catalogue": "hookproof.catalogue",
-    "validate": "hookproof.validation",
-    "validate_response": "hookproof.validation",
-    "validate_resource": "hookproof.validation",
-    "vectors_for": "hookproof.vectors",
+    "validate": "hookproof.catalogue.validation",
+    "validate_response": "hookproof.catalogue.validation",
+    "validate_resource": "hookproof.catalogue.validation",
+    "vectors_for": "hookproof.catalogue.vectors",
 }
 
 

@@ -9,10 +9,8 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from hookproof.builder import Delivery
 from hookproof.catalogue import Event, Provider
-from hookproof.delivery import Exchange
-from hookproof.examples import (
+from hookproof.catalogue.examples import (
     Example,
     InvalidExample,
     canonical_example,
@@ -20,13 +18,15 @@ from hookproof.examples import (
     example_named,
     invalid_examples,
 )
-from hookproof.failures import CheckFailure, Severity
-from hookproof.target import PROXY_DOWN_STATUSES, Target, TargetCrashed
-from hookproof.variants import (
+from hookproof.catalogue.variants import (
     enum_sites,
     has_path,
     sites,
 )
+from hookproof.checks.builder import Delivery
+from hookproof.checks.failures import CheckFailure, Severity
+from hookproof.checks.target import PROXY_DOWN_STATUSES, Target, TargetCrashed
+from hookproof.transport.client import Exchange
 
 Group = Literal["signature", "payload", "response", "idempotency", "fuzz"]
 GROUP_ORDER: tuple[Group, ...] = ("signature", "payload", "response", "idempotency", "fuzz")

@@ -7,14 +7,14 @@ import time
 from collections.abc import Sequence
 
 from hookproof import safejson
-from hookproof.builder import Delivery
 from hookproof.checks.base import (
     Context,
     check,
 )
-from hookproof.delivery import Exchange
+from hookproof.checks.builder import Delivery
+from hookproof.checks.failures import NotObserved
 from hookproof.errors import InputError
-from hookproof.failures import NotObserved
+from hookproof.transport.client import Exchange
 
 
 def _same_answer(ctx: Context, exchanges: Sequence[Exchange]) -> None:

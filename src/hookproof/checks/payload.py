@@ -4,6 +4,17 @@ missing, malformed and unknown ones handled."""
 from __future__ import annotations
 
 from hookproof.catalogue import Event, Provider
+from hookproof.catalogue.examples import (
+    documented_examples,
+    example_named,
+)
+from hookproof.catalogue.validation import json_path
+from hookproof.catalogue.variants import (
+    enum_sites,
+    has_path,
+    set_path,
+    with_unknown_fields,
+)
 from hookproof.checks.base import (
     Context,
     _catalogue,
@@ -16,17 +27,6 @@ from hookproof.checks.base import (
     _named_events,
     _posts,
     check,
-)
-from hookproof.examples import (
-    documented_examples,
-    example_named,
-)
-from hookproof.validation import json_path
-from hookproof.variants import (
-    enum_sites,
-    has_path,
-    set_path,
-    with_unknown_fields,
 )
 
 

@@ -9,9 +9,9 @@ from hookproof.checks.base import (
     _responds,
     check,
 )
-from hookproof.delivery import Exchange
+from hookproof.checks.failures import Detail
 from hookproof.errors import InputError
-from hookproof.failures import Detail
+from hookproof.transport.client import Exchange
 
 
 @check("response.prehook_shape", expectation="status and body match the response contract",
@@ -84,7 +84,7 @@ def _check_answer_body(ctx: Context, exchange: Exchange, body: bytes,
             hint=("the platform documents 200 with an empty body or {} for \"change nothing\" "
                   "and is silent on a text body; answer {} (or nothing) to be safe")
             if changes_nothing_ok else None) from None
-    from hookproof.validation import validate_response
+    from hookproof.catalogue.validation import validate_response
 
     result = validate_response(document, provider=ctx.provider.id, event=ctx.event.name)
     if result.errors:

@@ -7,7 +7,13 @@ import re
 import time
 from urllib.parse import urlsplit, urlunsplit
 
-from hookproof.builder import Delivery, with_default_port
+from hookproof.catalogue.variants import (
+    TRICKY_JSON_TEXT,
+    TRICKY_TEXT,
+    free_text_sites,
+    json_text_sites,
+    reserialized,
+)
 from hookproof.checks.base import (
     WRONG_SECRET,
     Context,
@@ -23,16 +29,10 @@ from hookproof.checks.base import (
     _with_severity,
     check,
 )
-from hookproof.delivery import Exchange
-from hookproof.failures import CheckFailure, Detail, NotApplicable
-from hookproof.variants import (
-    TRICKY_JSON_TEXT,
-    TRICKY_TEXT,
-    free_text_sites,
-    json_text_sites,
-    reserialized,
-)
-from hookproof.wire import WireRequest
+from hookproof.checks.builder import Delivery, with_default_port
+from hookproof.checks.failures import CheckFailure, Detail, NotApplicable
+from hookproof.transport.client import Exchange
+from hookproof.transport.wire import WireRequest
 
 
 @check("signature.valid_accepted", expectation="2xx (pre-events and callbacks: 2xx or 4xx)")

@@ -2,6 +2,11 @@
 
 Exit codes: 0 clean, 1 findings (errors in payloads, failed checks), 2 unusable input or usage.
 Every error a user can cause is one line on stderr, never a traceback.
+
+It may import every layer: it parses, calls the layer that does the work, and turns an error
+into its exit code. ``common`` holds the exit codes and the argument types; ``run`` also holds
+what only ``hookproof run`` does (the targets' config, one pytest process per target, the
+merged report).
 """
 
 from __future__ import annotations

@@ -17,10 +17,10 @@ def _cmd_demo(args: argparse.Namespace) -> int:
     import secrets
 
     from hookproof.catalogue import load_catalogue
+    from hookproof.cli.run import TargetSpec, run_targets
     from hookproof.receiver.app import create_app
     from hookproof.receiver.config import ReceiverConfig
     from hookproof.receiver.server import BackgroundServer
-    from hookproof.run import TargetSpec, run_targets
 
     # A throwaway secret shared by the embedded receiver and the suite, never printed.
     env = dict(os.environ, HOOKPROOF_DEMO_SECRET=secrets.token_urlsafe(24))

@@ -14,7 +14,7 @@ from hookproof.cli.common import (
 
 
 def _cmd_export(args: argparse.Namespace) -> int:
-    from hookproof.export import export_openapi
+    from hookproof.catalogue.export import export_openapi
 
     document = export_openapi(args.provider)
     text = json.dumps(document, indent=2, ensure_ascii=False) + "\n"

@@ -13,7 +13,7 @@ from hookproof.cli.common import (
 
 
 def _cmd_import(args: argparse.Namespace) -> int:
-    from hookproof.importer import ImportOptions, import_openapi
+    from hookproof.catalogue.importer import ImportOptions, import_openapi
 
     options = ImportOptions(
         source=Path(args.file), output=Path(args.output), scheme=args.scheme,

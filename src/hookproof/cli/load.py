@@ -12,7 +12,7 @@ from hookproof.cli.common import (
 
 
 def _cmd_load(args: argparse.Namespace) -> int:
-    import hookproof.load as load_module  # first: Locust patches the process with gevent
+    import hookproof.traffic.load as load_module  # first: Locust patches the process with gevent
 
     options = load_module.LoadOptions(
         provider=args.provider, target_url=args.target_url, rate=args.rate,

@@ -12,7 +12,7 @@ from hookproof.cli.common import (
 
 
 def _cmd_send(args: argparse.Namespace) -> int:
-    from hookproof.send import SendOptions, send
+    from hookproof.traffic.send import SendOptions, send
 
     return send(SendOptions(
         provider=args.provider, event=args.event, target_url=args.target_url,

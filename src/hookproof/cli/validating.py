@@ -14,7 +14,7 @@ from hookproof.cli.common import (
 
 
 def _cmd_validate(args: argparse.Namespace) -> int:
-    from hookproof.validate_files import validate_files
+    from hookproof.catalogue.files import validate_files
 
     return validate_files(
         [Path(f) for f in args.files],

@@ -13,7 +13,7 @@ from hookproof.cli.common import (
 
 def _cmd_vectors(args: argparse.Namespace) -> int:
     from hookproof.catalogue import load_catalogue
-    from hookproof.vectors import vectors_for
+    from hookproof.catalogue.vectors import vectors_for
 
     if args.provider != "custom":
         load_catalogue().provider(args.provider)  # a clear error for an unknown provider

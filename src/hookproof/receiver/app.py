@@ -32,7 +32,7 @@ from hookproof.receiver.checks import ContractValidator
 from hookproof.receiver.config import ReceiverConfig
 from hookproof.receiver.pipeline import Hook, Pipeline, error, hooks_of
 from hookproof.receiver.store import SqliteStore, Store
-from hookproof.wire import WireRequest
+from hookproof.transport.wire import WireRequest
 
 
 class BodyTooLarge(Exception):

@@ -13,8 +13,8 @@ from collections.abc import Iterable
 from typing import Any, Protocol
 
 from hookproof.catalogue import Catalogue, Event, Provider
+from hookproof.catalogue.validation import ValidationResult, engine_for
 from hookproof.signing import Verdict, WireRequest, scheme_for
-from hookproof.validation import ValidationResult, engine_for
 
 
 class Verifier(Protocol):
@@ -49,8 +49,8 @@ class SignatureVerifier:
 
 
 class ContractValidator:
-    """Validates against the catalogue's contracts (:mod:`hookproof.validation`); the default
-    catalogue is the bundled one."""
+    """Validates against the catalogue's contracts (:mod:`hookproof.catalogue.validation`); the
+    default catalogue is the bundled one."""
 
     def __init__(self, catalogue: Catalogue | None = None) -> None:
         self.catalogue = catalogue

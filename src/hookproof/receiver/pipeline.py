@@ -23,14 +23,14 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from hookproof.catalogue import Event, Provider
-from hookproof.encoding import decode_body
+from hookproof.catalogue.validation import Finding
 from hookproof.errors import InputError
 from hookproof.receiver.answers import Answer, Answerer
 from hookproof.receiver.checks import Validator, Verifier
 from hookproof.receiver.config import Clock, ReceiverConfig
 from hookproof.receiver.store import Delivery, Store
 from hookproof.signing import WireRequest, header
-from hookproof.validation import Finding
+from hookproof.transport.encoding import decode_body
 
 
 @dataclass(frozen=True)

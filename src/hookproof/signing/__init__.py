@@ -11,12 +11,15 @@ One module per scheme (``signing/<scheme>.py``), each a small piece:
 * ``standard-webhooks``: ``webhook-signature: v1,<base64 HMAC-SHA256(key, "{id}.{ts}.{body}")>``.
 
 The schemes are built from small pure functions (``twilio_signature``, ``varda_signature``, ...)
-that are exported for tests and for :mod:`hookproof.vectors`. Every comparison of a received
-signature with an expected one goes through :func:`hmac.compare_digest`.
+that are exported for tests and for :mod:`hookproof.catalogue.vectors`. Every comparison of a
+received signature with an expected one goes through :func:`hmac.compare_digest`.
 
 The step-by-step algorithms and the known-answer vectors are in the provider reference
 (``twilio-conversations.md`` §2-§3, ``twilio-orchestrator.md`` §2-§3, ``twilio-frontline.md`` §2-§3,
 ``varda.md`` §2, ``operator.md`` §2, ``standard-webhooks.md`` §2).
+
+It may import only the base modules and the HTTP model (:mod:`hookproof.transport.wire`): a
+scheme is built from a manifest's ``signature`` mapping, never from a catalogue object.
 """
 
 from __future__ import annotations
@@ -49,7 +52,7 @@ from hookproof.signing.twilio import (
     twilio_signing_string,
 )
 from hookproof.signing.varda import VardaScheme, varda_signature, varda_signing_string
-from hookproof.wire import WireRequest, header
+from hookproof.transport.wire import WireRequest, header
 
 __all__ = [
     "SETTINGS_HEADER",

@@ -1,5 +1,6 @@
 """What every scheme shares: the verdict, the Scheme protocol, and the small pieces (HMAC,
-constant-time comparison, freshness, URL forms). The request itself is :mod:`hookproof.wire`."""
+constant-time comparison, freshness, URL forms). The request itself is
+:mod:`hookproof.transport.wire`."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Final, Literal, Protocol
 
-from hookproof.wire import WireRequest
+from hookproof.transport.wire import WireRequest
 
 Reason = Literal["ok", "missing", "malformed", "mismatch", "body-hash", "stale", "future"]
 

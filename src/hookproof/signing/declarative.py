@@ -16,7 +16,7 @@ from hookproof.signing.base import (
     _same,
     _strip_fragment,
 )
-from hookproof.wire import WireRequest, header
+from hookproof.transport.wire import WireRequest, header
 
 _HMAC_DIGESTS = {"sha1": "sha1", "sha256": "sha256", "sha512": "sha512"}
 _TEMPLATE_FIELDS = ("{timestamp}", "{id}", "{url}", "{body}")

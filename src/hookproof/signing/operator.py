@@ -14,7 +14,7 @@ from hookproof.signing.base import (
     _same,
     url_without_query,
 )
-from hookproof.wire import WireRequest, header, required_header
+from hookproof.transport.wire import WireRequest, header, required_header
 
 
 def operator_signing_string(url: str, idempotency_key: str, timestamp: int, body: bytes) -> bytes:

@@ -14,7 +14,7 @@ from hookproof.signing.base import (
     _reject,
     _same,
 )
-from hookproof.wire import WireRequest, header, required_header
+from hookproof.transport.wire import WireRequest, header, required_header
 
 
 def standard_webhooks_key(secret: str) -> bytes:

@@ -20,7 +20,7 @@ from hookproof.signing.base import (
     default_port_variants,
     sha256_hex,
 )
-from hookproof.wire import WireRequest, header
+from hookproof.transport.wire import WireRequest, header
 
 _TWILIO_ALGORITHMS: Final = {"HMAC-SHA1": "sha1", "HMAC-SHA256": "sha256"}
 _TWILIO_DIGEST_SIZES: Final = {"HMAC-SHA1": 20, "HMAC-SHA256": 32}

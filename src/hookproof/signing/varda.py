@@ -12,7 +12,7 @@ from hookproof.signing.base import (
     _reject,
     _same,
 )
-from hookproof.wire import WireRequest, header
+from hookproof.transport.wire import WireRequest, header
 
 
 def varda_signing_string(timestamp: int, body: bytes) -> bytes:

@@ -35,7 +35,7 @@ def _verdict(report: Mapping[str, Any]) -> str:
 
 
 def _target_ok(target: Mapping[str, Any], strict: bool) -> bool:
-    from hookproof.verdict import target_conformant
+    from hookproof.checks.verdict import target_conformant
 
     return target_conformant(target["summary"], strict=strict)
 
@@ -123,7 +123,7 @@ def render_markdown(report: Mapping[str, Any]) -> str:
     """The report in Markdown, readable in a GitHub step summary: the verdict, then the
     distinct problems with their events, then per target its details (the full matrix, the
     latency table) folded, then the failures."""
-    from hookproof.report import problems
+    from hookproof.reports.document import problems
 
     strict = bool(report.get("strict"))
     totals = _totals(report)
@@ -241,7 +241,7 @@ def render_markdown(report: Mapping[str, Any]) -> str:
 
 def _platform_calls(failure: Mapping[str, Any]) -> list[str]:
     """One line per call the receiver made to the platform while answering (in process)."""
-    from hookproof.scope import PlatformCall
+    from hookproof.transport.scope import PlatformCall
 
     return [PlatformCall(**call).describe() for call in failure.get("platform_calls") or ()]
 
@@ -281,7 +281,7 @@ def _css() -> str:
     """The report's stylesheet (package data ``report.css``), inlined into the page."""
     from importlib import resources
 
-    return resources.files("hookproof").joinpath("report.css").read_text(encoding="utf-8")
+    return resources.files("hookproof.reports").joinpath("report.css").read_text(encoding="utf-8")
 
 
 
@@ -423,7 +423,7 @@ def _failure_html(target: Mapping[str, Any], failure: Mapping[str, Any], *,
 
 def _problems_html(report: Mapping[str, Any]) -> list[str]:
     """"N distinct problems", each with the events it covers (a link to its first failure)."""
-    from hookproof.report import problems
+    from hookproof.reports.document import problems
 
     esc = html.escape
     distinct = [(t, p) for t in report["targets"] for p in problems(t["failures"])]

@@ -104,7 +104,8 @@ _OUR_FRAMES = ("/hookproof/", "/httpx/", "/asgi_lifespan/", "/asyncio/", "/concu
 
 
 _LIBRARY_FRAMES = ("/site-packages/", "/dist-packages/")
-_HOOKPROOF = os.path.dirname(os.path.abspath(__file__)) + os.sep
+# the package root: hookproof's own frames, whichever layer they are in
+_HOOKPROOF = os.path.dirname(os.path.dirname(os.path.abspath(__file__))) + os.sep
 
 
 def app_traceback(exc: BaseException) -> str:

@@ -2,7 +2,7 @@
 
 Built only from per-check records (which travel in pytest report properties, so a run under
 pytest-xdist gives the same report as a serial one). ``conformance.json`` validates against
-the schema shipped as ``hookproof/report.schema.json``.
+the schema shipped as ``hookproof/reports/report.schema.json``.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from hookproof import __version__
-from hookproof.verdict import OUTCOMES, conformant
+from hookproof.checks.verdict import OUTCOMES, conformant
 
 SCHEMA_VERSION = 1
 
@@ -218,13 +218,13 @@ def merge(documents: Sequence[Mapping[str, Any]], *, started: str,
 
 
 def schema() -> Any:
-    return json.loads(resources.files("hookproof").joinpath("report.schema.json").read_text(
+    return json.loads(resources.files("hookproof.reports").joinpath("report.schema.json").read_text(
         encoding="utf-8"))
 
 
 def write(report: Mapping[str, Any], directory: Path) -> dict[str, Path]:
     """Write conformance.json, .md and .html into ``directory``; return their paths."""
-    from hookproof.render import render_html, render_markdown
+    from hookproof.reports.render import render_html, render_markdown
     from hookproof.scrub import scrub, scrub_data
 
     report = scrub_data(dict(report))  # type: ignore[assignment]

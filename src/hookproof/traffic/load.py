@@ -34,10 +34,10 @@ import locust
 from locust import FastHttpUser, constant_throughput, task
 from locust.env import Environment
 
-from hookproof.builder import Delivery, DeliveryBuilder
 from hookproof.catalogue import Event, Provider, load_catalogue
+from hookproof.catalogue.examples import canonical_example, fresh_ids
+from hookproof.checks.builder import Delivery, DeliveryBuilder
 from hookproof.errors import UsageError
-from hookproof.examples import canonical_example, fresh_ids
 from hookproof.settings import check_env_name, check_url
 
 MAX_RATE = 2000.0
@@ -255,7 +255,7 @@ def _setup(options: LoadOptions, lane: str = ""
     import os
 
     from hookproof.scrub import register
-    from hookproof.send import _hook_urls
+    from hookproof.traffic.send import _hook_urls
 
     check_options(options)
     provider = load_catalogue().provider(options.provider)
@@ -585,7 +585,7 @@ def summary_lines(report: Mapping[str, Any]) -> list[str]:
 
 def load(options: LoadOptions, out: Any = None) -> int:
     """The ``load`` command: run, reconcile, write load.json/.md/.html; the exit code."""
-    from hookproof.load_report import write_reports
+    from hookproof.reports.load import write_reports
 
     out = out or sys.stdout
     if options.worker:

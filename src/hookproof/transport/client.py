@@ -18,8 +18,8 @@ from typing import Any, Protocol
 import requests
 import requests.adapters
 
-from hookproof.scope import PlatformCall
-from hookproof.wire import WireRequest
+from hookproof.transport.scope import PlatformCall
+from hookproof.transport.wire import WireRequest
 
 
 @dataclass(frozen=True)
@@ -112,7 +112,7 @@ def _describe(exc: requests.RequestException) -> tuple[str, str]:
 
 
 class AppExchange(Protocol):
-    """An in-process transport (:mod:`hookproof.inprocess`): the app answers, no socket."""
+    """An in-process transport (:mod:`~hookproof.transport.inprocess`): the app answers."""
 
     def exchange(self, request: WireRequest, limit: float, max_answer: int) -> Exchange: ...
 

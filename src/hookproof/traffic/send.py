@@ -1,7 +1,8 @@
 """``hookproof send``: fire one signed delivery by hand, show the whole exchange, judge it.
 
-The delivery is built exactly as the suite builds it (:class:`~hookproof.builder.DeliveryBuilder`)
-and the answer is judged with the suite's own rules (:func:`hookproof.checks.check_answer` for
+The delivery is built exactly as the suite builds it
+(:class:`~hookproof.checks.builder.DeliveryBuilder`) and the answer is judged with the suite's
+own rules (:class:`~hookproof.checks.judge.Judge`: :func:`hookproof.checks.check_answer` for
 response-bearing hooks, the accepted status classes otherwise), so ``send`` and the suite never
 disagree about what the platform expects.
 
@@ -30,17 +31,17 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TextIO
 
-from hookproof import safejson
-from hookproof.builder import Delivery
 from hookproof.catalogue import Event, Provider, load_catalogue
+from hookproof.catalogue.examples import Example, canonical_example, valid_examples
+from hookproof.catalogue.inputs import read_payload
 from hookproof.checks import WRONG_SECRET
-from hookproof.delivery import Exchange
-from hookproof.encoding import decode_form
+from hookproof.checks.builder import Delivery
+from hookproof.checks.failures import CheckFailure, curl_line
+from hookproof.checks.judge import Judge
+from hookproof.checks.verdict import blocking as verdict_blocks
 from hookproof.errors import HookproofError, InputError, UsageError
-from hookproof.examples import Example, canonical_example, valid_examples
-from hookproof.failures import CheckFailure, curl_line
 from hookproof.settings import check_url
-from hookproof.verdict import blocking as verdict_blocks
+from hookproof.transport.client import Exchange
 
 EXIT_OK = 0
 EXIT_NOT_CONFORMANT = 1
@@ -125,35 +126,9 @@ def _example(provider: Provider, event: Event, name: str | None) -> Example:
                      f"available: {known}")
 
 
-def _user_payload(provider: Provider, path: Path) -> Any:
-    raw = safejson.read_file(path, "--data")
-    if not raw.strip():
-        raise InputError(f"--data {path}: the file is empty")
-    document: Any = None
-    json_error: str | None = None
-    try:
-        document = safejson.loads(raw, what="the payload")
-    except InputError as exc:
-        json_error = str(exc)
-    parsed_json = json_error is None
-    if provider.transport.encoding == "json":
-        if not parsed_json:
-            raise InputError(f"--data {path}: {json_error}")
-        return document
-    if parsed_json:
-        if not isinstance(document, Mapping):
-            raise InputError(f"--data {path}: {provider.id} sends form parameters: give a raw "
-                             "form body (a=1&b=2) or a JSON object of parameters")
-        return dict(document)
-    try:
-        return decode_form(raw.strip())
-    except InputError as exc:
-        raise InputError(f"--data {path}: neither JSON nor a form body ({exc})") from None
-
-
 def _payload(provider: Provider, event: Event, options: SendOptions) -> Payload:
     if options.data is not None:
-        return Payload(_user_payload(provider, options.data), f"your payload {options.data}")
+        return Payload(read_payload(provider, options.data), f"your payload {options.data}")
     example = _example(provider, event, options.example)
     return Payload(example.payload, f"bundled example {example.name}")
 
@@ -214,87 +189,15 @@ def _failure_lines(failure: CheckFailure, *, blocking: bool) -> list[str]:
             *(f"  {line}" for line in failure.finding_lines())]
 
 
-# -- judging ----------------------------------------------------------------------------------
-
-
-class Judge:
-    """The suite's rules for one event, applied to exchanges that ``send`` made itself."""
-
-    def __init__(self, provider: Provider, event: Event, target: Any) -> None:
-        from hookproof.checks import REGISTRY, Case, Context
-
-        self.provider = provider
-        self.event = event
-        self.target = target
-
-        def context(check_id: str) -> Any:
-            return Context(Case(REGISTRY[check_id], provider, event), target)
-
-        self.context = context
-
-    def _budget(self, exchange: Exchange) -> None:
-        budget = self.target.budget(self.event)
-        if exchange.elapsed > budget:
-            ctx = self.context("response.within_budget")
-            raise ctx.fail(f"the answer took longer than the {budget:g} s budget",
-                           expected=f"an answer within {budget:g} s",
-                           got=f"{exchange.elapsed:.3f} s", exchanges=[exchange],
-                           hint="answer first, process asynchronously (the platform gives "
-                           "up, and may retry, after the budget)")
-
-    def accepted(self, exchange: Exchange) -> str:
-        """Judge a correctly signed delivery; the conforming verdict, or CheckFailure."""
-        from hookproof.checks import check_answer
-
-        if self.event.response is not None:
-            ctx = self.context("response.prehook_shape")
-            check_answer(ctx, exchange)
-        else:
-            ctx = self.context("signature.valid_accepted")
-            ctx.accepted(exchange, "the platform would count this delivery as failed")
-        self._budget(exchange)
-        allowed = " or ".join(sorted(self.target.accepted_classes(self.event)))
-        if exchange.status_class() == "4xx":
-            return (f"HTTP {exchange.status}: a refusal, which {self.provider.id} allows "
-                    f"{self.event.name} to answer (expected {allowed})")
-        if self.event.response is not None:
-            contract = (self.event.response or "").rsplit("/", 2)
-            return (f"HTTP {exchange.status}, the body matches the response contract "
-                    f"{contract[-2]}/{contract[-1]}")
-        return f"HTTP {exchange.status} is what the platform expects ({allowed})"
-
-    def rejected(self, exchange: Exchange, *, stale: bool) -> str:
-        """Judge a delivery the receiver must refuse (wrong secret, stale timestamp)."""
-        if stale:
-            ctx = self.context("signature.stale_timestamp_rejected")
-            window = self.provider.replay_window
-            seconds = window.seconds if window else 0
-            ctx.rejected(exchange, "a delivery timestamped outside the replay window was "
-                         "accepted", hint=f"reject timestamps older than {seconds} s")
-            return (f"HTTP {exchange.status}: the receiver refused the stale delivery, as it "
-                    "should (expected 4xx)")
-        ctx = self.context("signature.wrong_secret_rejected")
-        ctx.rejected(exchange, "a delivery signed with another secret was accepted",
-                     hint="compare the computed signature with the received one, in "
-                     "constant time")
-        return (f"HTTP {exchange.status}: the receiver refused the wrongly signed delivery, as "
-                "it should (expected 4xx)")
-
-    def agree(self, exchanges: Sequence[Exchange]) -> None:
-        from hookproof.checks import _same_answer
-
-        _same_answer(self.context("idempotency.sequential_duplicate"), exchanges)
-
-
 # -- the command ------------------------------------------------------------------------------
 
 
 def send(options: SendOptions, *, out: TextIO | None = None,
          environ: Mapping[str, str] | None = None) -> int:
     """Build, sign and send the delivery; print the exchange(s) and the verdict; exit code."""
+    from hookproof.catalogue.validation import engine_for
+    from hookproof.checks.target import make_target
     from hookproof.settings import Settings
-    from hookproof.target import make_target
-    from hookproof.validation import engine_for
 
     out = out or sys.stdout
     environ = os.environ if environ is None else environ

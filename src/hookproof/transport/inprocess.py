@@ -26,10 +26,10 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
-from hookproof.delivery import Exchange
 from hookproof.errors import UsageError
-from hookproof.scope import DeliveryScope, app_traceback, capturing_traces, entered
-from hookproof.wire import WireRequest
+from hookproof.transport.client import Exchange
+from hookproof.transport.scope import DeliveryScope, app_traceback, capturing_traces, entered
+from hookproof.transport.wire import WireRequest
 
 STARTUP_TIMEOUT = 30.0
 

@@ -15,7 +15,7 @@ from typing import Any
 import yaml
 
 from hookproof.catalogue import SAFE_LOADER
-from hookproof.encoding import decode_form
+from hookproof.transport.encoding import decode_form
 
 
 @dataclass(frozen=True)

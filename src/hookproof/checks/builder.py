@@ -12,8 +12,8 @@ from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 from hookproof.catalogue import Event, Provider
-from hookproof.encoding import decode_form, encode_body, encode_form
 from hookproof.signing import Scheme, WireRequest, scheme_for
+from hookproof.transport.encoding import decode_form, encode_body, encode_form
 
 
 @dataclass(frozen=True)

@@ -29,8 +29,8 @@ from jsonschema import Draft202012Validator, FormatChecker, ValidationError, val
 from referencing.jsonschema import DRAFT202012
 
 from hookproof.catalogue import Catalogue, Provider, load_catalogue
+from hookproof.catalogue.formats import FORMATS, STRING_FORMATS
 from hookproof.errors import InputError
-from hookproof.formats import FORMATS, STRING_FORMATS
 
 FindingKind = Literal["error", "drift"]
 

@@ -10,10 +10,10 @@ from pathlib import Path
 from typing import TextIO
 
 from hookproof.catalogue import Provider
+from hookproof.catalogue.har import har_records, verify
+from hookproof.catalogue.inputs import read_records
+from hookproof.catalogue.validation import ContractValidator, ValidationEngine, engine_for
 from hookproof.errors import InputError
-from hookproof.har import har_records, verify
-from hookproof.inputs import read_records
-from hookproof.validation import ContractValidator, ValidationEngine, engine_for
 
 
 @dataclass

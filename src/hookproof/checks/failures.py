@@ -12,8 +12,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from hookproof.delivery import Exchange
 from hookproof.scrub import scrub, scrub_data
+from hookproof.transport.client import Exchange
 
 Severity = Literal["required", "recommended"]
 HEAD = 600

@@ -16,7 +16,7 @@
 Every vector is *generated* here with :mod:`hookproof.signing`; ``tests/test_vectors.py`` checks the
 generated values against the ones published in the provider reference. The secrets are the
 documented test secrets.
-Run ``python -m hookproof.vectors <provider>`` to print one document.
+Run ``python -m hookproof.catalogue.vectors <provider>`` to print one document.
 """
 
 from __future__ import annotations
@@ -925,7 +925,7 @@ def generated_vectors(provider_id: str) -> dict[str, Any]:
     """Vectors for a provider with none written out (a team's own, from ``--contracts``):
     derived from its manifest's scheme and its first event's example, signed here."""
     from hookproof.catalogue import load_catalogue
-    from hookproof.examples import canonical_example
+    from hookproof.catalogue.examples import canonical_example
     from hookproof.signing import url_without_query
 
     provider = load_catalogue().provider(provider_id)  # raises UnknownProviderError
@@ -990,8 +990,9 @@ VECTORS_FILE: Final = "vectors.json"
 
 def build_vectors(provider: str) -> dict[str, Any]:
     """The vectors of ``provider`` built here, with :mod:`hookproof.signing`, from the
-    documented examples: what ``vectors.json`` holds (``python -m hookproof.vectors --write``
-    writes it; a test checks the files are current)."""
+    documented examples: what ``vectors.json`` holds
+    (``python -m hookproof.catalogue.vectors --write`` writes it; a test checks the files are
+    current)."""
     signature, encoding = SIGNATURES[provider]
     tolerance, future_tolerance = _WINDOWS[provider]
     return {
@@ -1022,11 +1023,11 @@ def main(argv: list[str] | None = None) -> int:
     if args == ["--write"]:
         from pathlib import Path
 
-        for path in write_data(Path(__file__).resolve().parents[2] / "contracts"):
+        for path in write_data(Path(__file__).resolve().parents[3] / "contracts"):
             print(path)
         return 0
     if len(args) != 1 or args[0] not in _BUILDERS:
-        print(f"usage: python -m hookproof.vectors {{{'|'.join(PROVIDERS)}}} | --write",
+        print(f"usage: python -m hookproof.catalogue.vectors {{{'|'.join(PROVIDERS)}}} | --write",
               file=sys.stderr)
         return 2
     print(json.dumps(vectors_for(args[0]), indent=2, ensure_ascii=False))

@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from hookproof import safejson
-from hookproof.encoding import decode_form
 from hookproof.errors import InputError
+from hookproof.transport.encoding import decode_form
+
+if TYPE_CHECKING:
+    from hookproof.catalogue.loading import Provider
 
 JSONL_SUFFIXES = (".jsonl", ".ndjson")
 
@@ -32,7 +35,7 @@ class Record:
         """The line a finding at ``parts`` is reported on."""
         if self.text is None:
             return self.line
-        from hookproof.locate import line_of, value_lines
+        from hookproof.catalogue.locate import line_of, value_lines
 
         return line_of(value_lines(self.text), parts)
 
@@ -136,3 +139,31 @@ def _jsonl(name: str, lines: Iterable[str | None]) -> Iterator[Record]:
 
 
 _UNUSABLE = object()
+
+
+def read_payload(provider: Provider, path: Path) -> Any:
+    """One payload a person wrote (``--data``, ``hookproof_deliver(payload=path)``): JSON, or for a
+    form provider a raw form body or a JSON object of parameters."""
+    raw = safejson.read_file(path, "--data")
+    if not raw.strip():
+        raise InputError(f"--data {path}: the file is empty")
+    document: Any = None
+    json_error: str | None = None
+    try:
+        document = safejson.loads(raw, what="the payload")
+    except InputError as exc:
+        json_error = str(exc)
+    parsed_json = json_error is None
+    if provider.transport.encoding == "json":
+        if not parsed_json:
+            raise InputError(f"--data {path}: {json_error}")
+        return document
+    if parsed_json:
+        if not isinstance(document, Mapping):
+            raise InputError(f"--data {path}: {provider.id} sends form parameters: give a raw "
+                             "form body (a=1&b=2) or a JSON object of parameters")
+        return dict(document)
+    try:
+        return decode_form(raw.strip())
+    except InputError as exc:
+        raise InputError(f"--data {path}: neither JSON nor a form body ({exc})") from None

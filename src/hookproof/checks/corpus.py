@@ -5,7 +5,7 @@ strategy in about 0.1 s and Hypothesis draws each payload in about 7 ms. The pay
 pure function of the contract, the mode, the seed and the count (Hypothesis with a fixed seed
 and no failure draws the same sequence every time), so they are drawn once and kept:
 
-1. **bundled**: ``fuzz-corpus.json.gz``, package data built by ``python -m hookproof.corpus``
+1. **bundled**: ``fuzz-corpus.json.gz``, package data built by ``python -m hookproof.checks.corpus``
    for the default seed and count of every event, so a default run draws nothing;
 2. **cached**: other seeds and counts, written on first use under ``$HOOKPROOF_CACHE_DIR``
    (default ``$XDG_CACHE_HOME/hookproof``, else ``~/.cache/hookproof``);
@@ -37,7 +37,7 @@ FORMAT = 1
 @functools.cache
 def fingerprint(provider_id: str, mode: str) -> str:
     """The exported contracts generation reads for ``mode``, as a digest."""
-    from hookproof.export import export_openapi
+    from hookproof.catalogue.export import export_openapi
 
     document = export_openapi(provider_id, closed=True, sender=mode == "positive")
     text = json.dumps(document, sort_keys=True, separators=(",", ":"), default=str)
@@ -51,7 +51,7 @@ def key(provider: Provider, event: Event, mode: str, seed: int, count: int) -> s
 @functools.cache
 def _bundled() -> dict[str, Any]:
     try:
-        raw = resources.files("hookproof").joinpath(BUNDLED).read_bytes()
+        raw = resources.files("hookproof.checks").joinpath(BUNDLED).read_bytes()
     except (FileNotFoundError, OSError):
         return {}
     try:
@@ -121,11 +121,11 @@ def payloads(provider: Provider, event: Event, mode: str, seed: int,
 
 def draw(provider: Provider, event: Event, mode: str, seed: int, count: int) -> list[Any]:
     """What Hypothesis generates for ``event`` with this seed and count when nothing fails:
-    the sequence a fuzz check sends (the same settings as :func:`hookproof.fuzz.fuzz`)."""
+    the sequence a fuzz check sends (the same settings as :func:`hookproof.checks.fuzz.fuzz`)."""
     from hypothesis import HealthCheck, Phase, Verbosity, given, settings
     from hypothesis import seed as seeded
 
-    from hookproof.fuzz import payload_strategy, pinned_constants
+    from hookproof.checks.fuzz import payload_strategy, pinned_constants
 
     drawn: list[Any] = []
 
@@ -165,7 +165,7 @@ def build(path: Path, seed: int, count: int) -> int:
 
 
 def main() -> int:
-    from hookproof.fuzz import DEFAULT_EXAMPLES, DEFAULT_SEED
+    from hookproof.checks.fuzz import DEFAULT_EXAMPLES, DEFAULT_SEED
 
     target = Path(__file__).with_name(BUNDLED)
     total = build(target, DEFAULT_SEED, DEFAULT_EXAMPLES)

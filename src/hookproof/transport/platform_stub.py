@@ -14,7 +14,7 @@ call made with ``requests`` (which the twilio helper library uses) is answered h
 * a call to any other host is blocked (nothing reaches the network), loopback excepted.
 
 Every call the receiver makes, stubbed or not, is recorded on the delivery's
-:class:`~hookproof.scope.DeliveryScope` and shown with the finding. The stub is built on
+:class:`~hookproof.transport.scope.DeliveryScope` and shown with the finding. The stub is built on
 ``responses`` (the transport mock of ``requests``); the recorder sits on
 ``requests.Session.send`` so that it also sees calls with the stub turned off
 (``--no-platform-stub``). :func:`serve` runs the same answers on loopback for receivers in
@@ -34,7 +34,7 @@ from hashlib import sha256
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
-from hookproof.scope import DeliveryScope, PlatformCall, current_scope
+from hookproof.transport.scope import DeliveryScope, PlatformCall, current_scope
 
 TWILIO_CONVERSATIONS = "conversations.twilio.com"
 TWILIO_FRONTLINE = "frontline-api.twilio.com"

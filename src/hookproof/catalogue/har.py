@@ -18,9 +18,9 @@ from typing import Any
 from urllib.parse import urlencode, urlsplit
 
 from hookproof.catalogue import Provider
-from hookproof.encoding import decode_body
 from hookproof.errors import InputError
 from hookproof.signing import Verdict, WireRequest, scheme_for
+from hookproof.transport.encoding import decode_body
 
 
 @dataclass(frozen=True)
@@ -132,8 +132,9 @@ __all__ = ["Captured", "deliveries", "har_records", "verify"]
 
 
 def har_records(path: Path, provider: Provider) -> Iterator[Any]:
-    """The deliveries of a HAR file as :class:`hookproof.inputs.Record` s (line = entry)."""
-    from hookproof.inputs import Record
+    """The deliveries of a HAR file as :class:`~hookproof.catalogue.inputs.Record` s (line =
+    entry)."""
+    from hookproof.catalogue.inputs import Record
 
     for captured in deliveries(path, provider):
         yield Record(str(path), captured.index, captured.payload, request=captured.request)

@@ -12,12 +12,12 @@ from urllib.parse import urlsplit
 import requests
 
 from hookproof import safejson
-from hookproof.builder import Delivery, DeliveryBuilder
 from hookproof.catalogue import Event, Provider
-from hookproof.delivery import DeliveryClient, Exchange
+from hookproof.catalogue.validation import ValidationEngine
+from hookproof.checks.builder import Delivery, DeliveryBuilder
 from hookproof.errors import HookproofError
 from hookproof.settings import Settings
-from hookproof.validation import ValidationEngine
+from hookproof.transport.client import DeliveryClient, Exchange
 
 # The platforms' budgets are upper limits; the client waits this much longer so that a slow
 # answer is measured (and failed by response.within_budget) rather than cut off.
@@ -73,7 +73,7 @@ class EffectsProbe:
     hook: EffectsHook | None = None
     verify: bool | str = True
     app: Any = None
-    """An in-process app (:class:`~hookproof.inprocess.AppTransport`) the probe's URL is
+    """An in-process app (:class:`~hookproof.transport.inprocess.AppTransport`) the probe's URL is
     asked of, when the target is one."""
     record_path: str | None = None
     """Append each probe request to this JSONL file too (bench/: part of the floor)."""
@@ -190,8 +190,8 @@ class Target:
     managed: Any = None
     """The receiver process hookproof started (``--target-command``), if any."""
     platform: Any = None
-    """In-process targets: the :class:`~hookproof.platform_stub.PlatformGuard` that answers
-    (or, with ``--no-platform-stub``, records) the receiver's calls to the platform."""
+    """In-process targets: the :class:`~hookproof.transport.platform_stub.PlatformGuard` that
+    answers (or, with ``--no-platform-stub``, records) the receiver's calls to the platform."""
 
     @property
     def in_process(self) -> bool:
@@ -199,8 +199,8 @@ class Target:
 
     def serve_app(self, app: Any, name: str = "the app") -> None:
         """Send every delivery (and the effects probe) to ``app`` in this process."""
-        from hookproof.inprocess import AppTransport
-        from hookproof.platform_stub import PlatformGuard
+        from hookproof.transport.inprocess import AppTransport
+        from hookproof.transport.platform_stub import PlatformGuard
 
         transport = AppTransport(app, name=name)
         self.client.app = transport

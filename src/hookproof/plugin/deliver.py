@@ -2,7 +2,7 @@
 
 A team writes ``assert hookproof_deliver("onMessageAdd").conforms`` (or sends its own payload,
 or the bundled one with a few fields changed) and gets the exchange with the verdict of the
-suite's own rules (:class:`hookproof.send.Judge`, which ``hookproof send`` uses too): the
+suite's own rules (:class:`hookproof.checks.judge.Judge`, which ``hookproof send`` uses too): the
 status the platform expects, a response-bearing hook's body against its contract, the time
 budget. The target is the configured one: ``--target-url``, ``--target-app`` or the
 ``hookproof_app`` fixture's app.
@@ -15,11 +15,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from hookproof.delivery import Exchange
+from hookproof.checks.failures import CheckFailure
 from hookproof.errors import InputError, UsageError
-from hookproof.failures import CheckFailure
-from hookproof.scope import PlatformCall
 from hookproof.settings import Settings
+from hookproof.transport.client import Exchange
+from hookproof.transport.scope import PlatformCall
 
 
 @dataclass(frozen=True)
@@ -37,7 +37,7 @@ class Delivered:
     @property
     def conforms(self) -> bool:
         """The answer is what the platform expects (no required finding)."""
-        from hookproof.verdict import blocking
+        from hookproof.checks.verdict import blocking
 
         return self.failure is None or not blocking(self.failure.severity, strict=False)
 
@@ -106,8 +106,8 @@ class Deliverer:
         import dataclasses
 
         from hookproof.catalogue import load_catalogue
-        from hookproof.target import make_target
-        from hookproof.validation import engine_for
+        from hookproof.catalogue.validation import engine_for
+        from hookproof.checks.target import make_target
 
         if provider_id in self.targets:
             return self.targets[provider_id]
@@ -120,7 +120,7 @@ class Deliverer:
         target = make_target(provider, settings, secret=settings.secret(),
                              engine=engine_for(catalogue))
         if self.app_transport is not None:
-            from hookproof.platform_stub import PlatformGuard
+            from hookproof.transport.platform_stub import PlatformGuard
 
             target.client.app = self.app_transport
             target.effects.app = self.app_transport
@@ -130,8 +130,9 @@ class Deliverer:
 
     def __call__(self, event: str, provider: str | None = None, payload: Any = None,
                  **changes: Any) -> Delivered:
-        from hookproof.examples import canonical_example
-        from hookproof.send import Judge, _user_payload
+        from hookproof.catalogue.examples import canonical_example
+        from hookproof.catalogue.inputs import read_payload
+        from hookproof.checks.judge import Judge
 
         provider_id = provider or self.settings.provider
         if not provider_id:
@@ -143,7 +144,7 @@ class Deliverer:
         if payload is None:
             payload = canonical_example(known.id, hook.name).payload
         elif isinstance(payload, str | Path):
-            payload = _user_payload(known, Path(payload))
+            payload = read_payload(known, Path(payload))
         if changes:
             payload = changed(payload, changes, form=known.transport.encoding == "form")
         delivery = target.builder.build(hook, payload)

@@ -33,12 +33,12 @@ from typing import Any, TextIO
 from urllib.parse import urlsplit, urlunsplit
 
 from hookproof.catalogue import Event, Provider, load_catalogue
-from hookproof.delivery import DeliveryClient, Exchange
-from hookproof.encoding import decode_body
+from hookproof.checks.failures import CheckFailure
 from hookproof.errors import InputError, UsageError
-from hookproof.failures import CheckFailure
 from hookproof.scrub import register, scrub, scrub_data
 from hookproof.signing import WireRequest, scheme_for
+from hookproof.transport.client import DeliveryClient, Exchange
+from hookproof.transport.encoding import decode_body
 
 HOP_BY_HOP = {"connection", "keep-alive", "transfer-encoding", "te", "trailer", "upgrade",
               "proxy-authorization", "proxy-authenticate", "host", "content-length"}
@@ -103,7 +103,7 @@ def grade(provider: Provider, event: Event | None, exchange: Exchange, *,
         return f"fail: HTTP {exchange.status} (the platform expects {' or '.join(sorted(allowed))})"
     if event.response is not None and exchange.status_class() == "2xx" and exchange.body.strip():
         from hookproof import safejson
-        from hookproof.validation import validate_response
+        from hookproof.catalogue.validation import validate_response
 
         try:
             document = safejson.loads(exchange.body, what="the answer")
@@ -148,7 +148,7 @@ class Listener:
     def handle(self, method: str, path_query: str, received_url: str,
                headers: Mapping[str, str], body: bytes) -> tuple[int, bytes, str]:
         """One delivery: check, forward, grade; the answer for the platform."""
-        from hookproof.validation import engine_for
+        from hookproof.catalogue.validation import engine_for
 
         provider = self.provider
         wire = WireRequest(method, received_url, dict(headers), body)
@@ -215,13 +215,13 @@ class Listener:
         if self.record is not None and self.record.suffix.lower() == ".har":
             write_har(self.record, [g.record for g in self.graded])
         report = self.report()
-        from hookproof.report import write
+        from hookproof.reports.document import write
 
         write(report, reports)
         return report
 
     def report(self) -> dict[str, Any]:
-        from hookproof.report import document, target_section
+        from hookproof.reports.document import document, target_section
 
         records = [{
             "provider": self.provider.id, "check": "live.delivery",
@@ -362,7 +362,7 @@ def recorded(path: Path, provider: Provider) -> Iterator[Recorded]:
     from hookproof import safejson
 
     if path.suffix.lower() == ".har":
-        from hookproof.har import deliveries
+        from hookproof.catalogue.har import deliveries
 
         for captured in deliveries(path, provider):
             yield Recorded(captured.index, captured.request, captured.payload, captured.event)
@@ -392,11 +392,11 @@ def recorded(path: Path, provider: Provider) -> Iterator[Recorded]:
 def replay(path: Path, *, provider_id: str, target_url: str, secret: str,
            as_recorded: bool = False, events: Sequence[str] = (), limit: int | None = None,
            concurrency: int = 1, signing_url: str | None = None, out: TextIO) -> int:
-    from hookproof.builder import DeliveryBuilder
-    from hookproof.send import Judge
+    from hookproof.catalogue.validation import engine_for
+    from hookproof.checks.builder import DeliveryBuilder
+    from hookproof.checks.judge import Judge
+    from hookproof.checks.target import make_target
     from hookproof.settings import Settings
-    from hookproof.target import make_target
-    from hookproof.validation import engine_for
 
     provider = load_catalogue().provider(provider_id)
     for name in events:
@@ -441,7 +441,7 @@ def replay(path: Path, *, provider_id: str, target_url: str, secret: str,
 
 def export_examples(path: Path, provider_id: str, directory: Path, *, out: TextIO) -> int:
     """Each recorded payload as a valid example of the contracts, with its drift reported."""
-    from hookproof.validation import validate
+    from hookproof.catalogue.validation import validate
 
     provider = load_catalogue().provider(provider_id)
     written = 0

@@ -1,8 +1,8 @@
 """Property-based fuzzing: payloads generated from the contracts by schemathesis.
 
-The provider's contracts are exported as an OpenAPI 3.1 document (:mod:`hookproof.export`),
-loaded with ``schemathesis.openapi.from_dict``, and each event's operation yields request
-bodies in two modes:
+The provider's contracts are exported as an OpenAPI 3.1 document
+(:mod:`hookproof.catalogue.export`), loaded with ``schemathesis.openapi.from_dict``, and each
+event's operation yields request bodies in two modes:
 
 * **positive**: schema-valid payloads; the receiver must accept them (``fuzz.generated_accepted``);
 * **negative**: schema-invalid payloads; the receiver must never answer 5xx
@@ -12,7 +12,7 @@ Each generated body is made into what the platform would send: the event name fi
 the event, encoded (JSON, or form: every value a string, a list as repeated keys), then checked
 against the contract once more *as the receiver will decode it* (positive cases must pass,
 negative ones must not), signed over its final bytes by the suite's
-:class:`~hookproof.builder.DeliveryBuilder` with a fresh dedupe key, and sent through the
+:class:`~hookproof.checks.builder.DeliveryBuilder` with a fresh dedupe key, and sent through the
 suite's target. Hypothesis drives it: a fixed seed makes a run repeatable, and a failure is
 shrunk to a minimal payload before it is reported (with its ``curl`` line).
 """
@@ -28,15 +28,15 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any, Literal
 
 from hookproof.catalogue import Event, Provider
-from hookproof.encoding import decode_form, encode_form
+from hookproof.catalogue.formats import FORMATS
 from hookproof.errors import InputError
-from hookproof.formats import FORMATS
+from hookproof.transport.encoding import decode_form, encode_form
 
 if TYPE_CHECKING:
     from hypothesis.strategies import SearchStrategy
 
     from hookproof.checks import Context
-    from hookproof.delivery import Exchange
+    from hookproof.transport.client import Exchange
 
 Mode = Literal["positive", "negative"]
 
@@ -124,7 +124,7 @@ def load_schema(provider_id: str, sender: bool = False) -> Any:
     """
     import schemathesis
 
-    from hookproof.export import export_openapi
+    from hookproof.catalogue.export import export_openapi
 
     _register_formats()
     return schemathesis.openapi.from_dict(export_openapi(provider_id, closed=True,
@@ -139,7 +139,7 @@ def body_strategy(provider: Provider, event: Event, mode: Mode) -> SearchStrateg
     """
     from schemathesis.generation import GenerationMode
 
-    from hookproof.export import event_path
+    from hookproof.catalogue.export import event_path
 
     operation = load_schema(provider.id, mode == "positive")[event_path(event)]["POST"]
     definition = operation.definition.raw
@@ -158,7 +158,7 @@ def body_strategy(provider: Provider, event: Event, mode: Mode) -> SearchStrateg
 
 def event_field(provider: Provider, event: Event) -> tuple[str, ...] | None:
     """The body field that names ``event`` (None where the URL alone names it)."""
-    from hookproof.examples import canonical_example
+    from hookproof.catalogue.examples import canonical_example
 
     payload = canonical_example(provider.id, event.name).payload
     for dotted in provider.event_fields:
@@ -217,7 +217,7 @@ def payload_strategy(provider: Provider, event: Event, mode: Mode) -> SearchStra
 
 
 def _payload_strategy(provider: Provider, event: Event, mode: Mode) -> SearchStrategy[Any]:
-    from hookproof.validation import engine_for
+    from hookproof.catalogue.validation import engine_for
 
     validator = engine_for().validator(event.request)
 
@@ -271,9 +271,9 @@ Judge = Callable[["Context", "Exchange"], None]
 def fuzz(ctx: Context, mode: Mode, judge: Judge) -> None:
     """Send the generated payloads of ``ctx.event`` (kept in the corpus, drawn once) and judge
     every answer; a required failure is drawn again by Hypothesis, to shrink it."""
-    from hookproof import corpus
-    from hookproof.failures import CheckFailure
-    from hookproof.target import TargetUnavailable
+    from hookproof.checks import corpus
+    from hookproof.checks.failures import CheckFailure
+    from hookproof.checks.target import TargetUnavailable
 
     options = ctx.target.settings
     examples = getattr(options, "fuzz_examples", DEFAULT_EXAMPLES)
@@ -308,7 +308,7 @@ def fuzz(ctx: Context, mode: Mode, judge: Judge) -> None:
     if recommended is not None:
         raise _annotated(recommended, run_seed, shrunk=False)
     if not sent:
-        from hookproof.failures import NotObserved
+        from hookproof.checks.failures import NotObserved
 
         raise NotObserved(f"no {mode} payload of {ctx.event.name} could be generated from "
                           "the contract")
@@ -319,8 +319,8 @@ def shrink(ctx: Context, mode: Mode, judge: Judge) -> None:
     from hypothesis import HealthCheck, Phase, Verbosity, given, seed, settings
     from hypothesis.errors import Flaky, HypothesisException, Unsatisfiable
 
-    from hookproof.failures import CheckFailure, NotObserved
-    from hookproof.target import TargetUnavailable
+    from hookproof.checks.failures import CheckFailure, NotObserved
+    from hookproof.checks.target import TargetUnavailable
 
     options = ctx.target.settings
     examples = getattr(options, "fuzz_examples", DEFAULT_EXAMPLES)
@@ -394,7 +394,7 @@ def _replay(run_seed: int) -> str:
 
 def _annotated(failure: Any, run_seed: int, *, shrunk: bool = True) -> Any:
     """The (shrunk) failure with the seed to replay it and the minimal payload sent."""
-    from hookproof.failures import Detail
+    from hookproof.checks.failures import Detail
 
     details = list(failure.details)
     if failure.exchanges:

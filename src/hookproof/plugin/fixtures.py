@@ -1,0 +1,188 @@
+"""The fixtures, layered as settings -> session resource -> per-test view: ``hookproof_settings``,
+``hookproof_app`` (override it with your app), ``hookproof_target``, ``hookproof_deliver`` (one
+judged delivery from your own tests) and ``hookproof_check`` (the check a suite test runs)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from hookproof.plugin.baseline import case_key
+from hookproof.plugin.stash import (
+    calls_key,
+    failure_key,
+    latency_key,
+    outcome_key,
+    session_key,
+    settings_key,
+)
+from hookproof.settings import Settings
+
+
+def overrides_app(config: pytest.Config) -> bool:
+    """Whether a conftest already loaded defines ``hookproof_app``: the team's own app, run
+    in-process by plain ``pytest``."""
+    for plugin in config.pluginmanager.get_plugins():
+        if (str(getattr(plugin, "__file__", "") or "").endswith("conftest.py")
+                and hasattr(plugin, "hookproof_app")):
+            return True
+    return False
+
+
+@pytest.fixture(scope="session")
+def hookproof_settings(pytestconfig: pytest.Config) -> Settings:
+    """The resolved hookproof settings (command line > environment > ini > default)."""
+    return pytestconfig.stash[settings_key]
+
+
+@pytest.fixture(scope="session")
+def hookproof_app(pytestconfig: pytest.Config) -> Any:
+    """The receiver's WSGI or ASGI app, tested in this process with no server and no port.
+
+    Default: the ``--target-app module:attr`` app, or None (the target is a URL). Override it
+    in the conftest.py at your project's root to return your app (Flask, FastAPI, Starlette,
+    Django's ``get_wsgi_application()``...): plain ``pytest`` then runs the conformance suite
+    against it as well as your own tests (give the provider in the ini file:
+    ``hookproof_provider = twilio-conversations``)."""
+    session = pytestconfig.stash.get(session_key, None)
+    return None if session is None else session.app
+
+
+@pytest.fixture(scope="session")
+def hookproof_target(request: pytest.FixtureRequest, pytestconfig: pytest.Config) -> Any:
+    """The receiver under test: provider, delivery builder and client (a keep-alive HTTP
+    session, or the in-process app of ``hookproof_app``)."""
+    session = pytestconfig.stash.get(session_key, None)
+    if session is None:
+        pytest.skip("hookproof: no --target-url, --target-app or hookproof_app fixture given")
+    target = session.target
+    if session.settings.target_app or overrides_app(pytestconfig):
+        app = request.getfixturevalue("hookproof_app")
+        if app is None:
+            pytest.skip("hookproof: the hookproof_app fixture returned None: no app to test")
+        if not target.in_process:
+            from hookproof.errors import UsageError
+
+            try:
+                target.serve_app(app, name=session.settings.target_app or "hookproof_app")
+            except UsageError as exc:
+                pytest.exit(f"hookproof: {exc}", returncode=pytest.ExitCode.USAGE_ERROR)
+            request.addfinalizer(target.client.close)
+    return target
+
+
+@pytest.fixture(scope="session")
+def hookproof_deliver(request: pytest.FixtureRequest, pytestconfig: pytest.Config) -> Any:
+    """Send one signed delivery to the configured target and get the suite's verdict.
+
+    ``hookproof_deliver(event, provider=None, payload=None, **changes)``: the bundled example
+    of ``event`` (or ``payload``: a dict, or a path to a JSON or form file), with ``changes``
+    applied (``Body="hi"``; a dotted key such as ``**{"data.id": 7}`` for JSON; ``None``
+    removes a field), signed with the secret of ``--secret-env`` and sent to ``--target-url``,
+    ``--target-app`` or your ``hookproof_app``. Returns a ``Delivered``: ``.conforms``,
+    ``.verdict``, ``.failure``, ``.status``, ``.json()``, ``.platform_calls``::
+
+        def test_message_added(hookproof_deliver):
+            assert hookproof_deliver("onMessageAdded", Body="hello").conforms
+    """
+    from hookproof.plugin.deliver import Deliverer
+
+    settings: Settings = pytestconfig.stash[settings_key]
+    session = pytestconfig.stash.get(session_key, None)
+    app = request.getfixturevalue("hookproof_app")
+    transport = None
+    session_target = None
+    if session is not None:
+        session_target = request.getfixturevalue("hookproof_target")
+        transport = session_target.client.app
+    elif app is not None:
+        import dataclasses
+
+        from hookproof.settings import IN_PROCESS_ORIGIN
+        from hookproof.transport.inprocess import AppTransport
+
+        transport = AppTransport(app, name="hookproof_app")
+        request.addfinalizer(transport.close)
+        if settings.target_url is None:
+            settings = dataclasses.replace(settings, target_url=IN_PROCESS_ORIGIN + "/")
+    deliverer = Deliverer(settings, app_transport=transport, session_target=session_target)
+    request.addfinalizer(deliverer.close)
+
+    def deliver(event: str, provider: str | None = None, payload: Any = None,
+                **changes: Any) -> Any:
+        from hookproof.errors import HookproofError
+
+        __tracebackhide__ = True
+        try:
+            return deliverer(event, provider, payload, **changes)
+        except HookproofError as exc:
+            pytest.fail(f"hookproof_deliver: {exc}", pytrace=False)
+
+    return deliver
+
+
+class CheckRun:
+    """One generated check, bound to the test item that runs it."""
+
+    def __init__(self, case: Any, target: Any, item: pytest.Item, strict: bool,
+                 baseline: frozenset[str], baseline_update: bool = False) -> None:
+        self.case = case
+        self.baseline_update = baseline_update
+        self.target = target
+        self.item = item
+        self.strict = strict
+        self.baseline = baseline
+
+    def run(self) -> None:
+        from hookproof.checks import run
+        from hookproof.checks.failures import CheckFailure, NotApplicable, NotObserved
+        from hookproof.checks.target import TargetUnavailable
+        from hookproof.checks.verdict import Outcome, blocking
+        from hookproof.scrub import scrub
+
+        __tracebackhide__ = True
+        start = len(self.target.exchanges)
+        stash = self.item.stash
+        try:
+            self.target.check_available(self.case.event)
+            with self.target.platform_active():
+                run(self.case, self.target)
+            stash[outcome_key] = Outcome.PASS
+        except TargetUnavailable as exc:
+            stash[outcome_key] = Outcome.NOT_RUN
+            pytest.skip(f"not run: {exc}")
+        except NotObserved as exc:
+            stash[outcome_key] = Outcome.NOT_OBSERVED
+            pytest.skip(f"not observed: {exc}")
+        except NotApplicable as exc:
+            stash[outcome_key] = Outcome.SKIPPED
+            pytest.skip(f"not applicable: {exc}")
+        except CheckFailure as failure:
+            stash[failure_key] = failure
+            stash[outcome_key] = Outcome.FAIL
+            baselined = case_key(self.case) in self.baseline or self.baseline_update
+            if baselined:
+                pytest.xfail(scrub(f"baselined: {failure.title}"))
+            if not blocking(failure.severity, strict=self.strict):
+                pytest.xfail(scrub(f"recommended: {failure.title} (expected "
+                                   f"{failure.expected}, got {failure.got}); fails with "
+                                   "--hookproof-strict"))
+            raise
+        finally:
+            self.item.stash[calls_key] = [
+                list(call.route()) for _, _, exchange in self.target.exchanges[start:]
+                for call in exchange.platform_calls]
+            self.item.stash[latency_key] = [
+                (event, round(exchange.elapsed * 1000, 2))
+                for _, event, exchange in self.target.exchanges[start:]
+                if exchange.answered
+            ]
+
+
+@pytest.fixture
+def hookproof_check(request: pytest.FixtureRequest, hookproof_target: Any) -> CheckRun:
+    """The check this test runs (a case of the catalogue); call ``.run()``."""
+    session = request.config.stash[session_key]
+    return CheckRun(request.param, hookproof_target, request.node, session.settings.strict,
+                    session.baseline, session.settings.baseline_update)

@@ -1,0 +1,20 @@
+"""The keys under which the plugin keeps its state in ``config.stash`` and ``item.stash``."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+import pytest
+
+from hookproof.settings import Settings
+
+if TYPE_CHECKING:
+    from hookproof.plugin.session import HookproofSession
+
+settings_key = pytest.StashKey[Settings]()
+session_key: pytest.StashKey[HookproofSession] = pytest.StashKey()
+failure_key = pytest.StashKey[Any]()
+latency_key = pytest.StashKey[list[tuple[str, float]]]()
+calls_key = pytest.StashKey[list[list[str]]]()
+outcome_key = pytest.StashKey[Any]()
+"""The :class:`~hookproof.checks.verdict.Outcome` a check recorded for itself."""

@@ -1,0 +1,8 @@
+"""Deliveries sent or seen outside the suite: one by hand (``send``), real ones graded on their
+way to the receiver (``listen``), recorded ones sent again (``replay``), and many at a rate
+(``load``, on Locust).
+
+Each judges with the suite's own rules (:mod:`hookproof.checks`), so a delivery is never
+graded two ways. It may import every layer below the pytest adapter: the base modules, the
+transports, signing, the catalogue, the checks and the reports.
+"""
