@@ -18,7 +18,8 @@ from typing import Any
 import pytest
 
 from hookproof.reports.document import write
-from hookproof.reports.render import MARKDOWN_FAILURES, render_html, render_markdown
+from hookproof.reports.html import render_html
+from hookproof.reports.markdown import MARKDOWN_FAILURES, render_markdown
 from reportkit import REPO, STEP_SUMMARY, Run, cached_run
 
 CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",

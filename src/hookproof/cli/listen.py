@@ -17,7 +17,7 @@ from hookproof.cli.common import (
 def _cmd_listen(args: argparse.Namespace) -> int:
     from hookproof.catalogue import load_catalogue
     from hookproof.settings import check_url
-    from hookproof.traffic.live import run_listen
+    from hookproof.traffic.listen import run_listen
 
     load_catalogue().provider(args.provider)
     check_url(args.forward_to, "--forward-to")

@@ -16,7 +16,7 @@ from hookproof.errors import UsageError
 
 def _cmd_replay(args: argparse.Namespace) -> int:
     from hookproof.settings import check_url
-    from hookproof.traffic.live import export_examples, replay
+    from hookproof.traffic.replay import export_examples, replay
 
     if args.export_examples:
         return export_examples(Path(args.file), args.provider, Path(args.export_examples),

@@ -224,7 +224,8 @@ def schema() -> Any:
 
 def write(report: Mapping[str, Any], directory: Path) -> dict[str, Path]:
     """Write conformance.json, .md and .html into ``directory``; return their paths."""
-    from hookproof.reports.render import render_html, render_markdown
+    from hookproof.reports.html import render_html
+    from hookproof.reports.markdown import render_markdown
     from hookproof.scrub import scrub, scrub_data
 
     report = scrub_data(dict(report))  # type: ignore[assignment]

@@ -1,21 +1,17 @@
-"""Live traffic: ``hookproof listen`` grades real deliveries on their way to the receiver, and
-``hookproof replay`` sends recorded ones to a receiver again.
+"""``hookproof listen``: real deliveries graded on their way to the receiver.
 
-``listen`` is a forwarding receiver on the reference receiver's stack (Starlette, uvicorn) that
-a team puts behind its own tunnel and registers as the platform's webhook URL. For each
-delivery it checks the platform's signature (over ``--public-url``, the URL the platform
-signs), validates the payload against the contract (errors and drift apart), forwards the bytes
-unchanged (with the proxy headers a proxy adds) to ``--forward-to``, grades the receiver's
-answer (status, budget, response contract), and gives that answer back to the platform
-unchanged; a receiver that is down gets the platform a 503. One line per delivery is printed;
-``--record FILE`` keeps every exchange (JSONL, or HAR by the suffix; the secret scrubbed, the
-signatures kept so that they can be verified again). Ctrl-C or ``--max-deliveries N`` ends it
-and the report is written.
-
-``replay`` reads such a file (or any HAR capture), re-signs each delivery for the target's URL
-(or sends it byte for byte with ``--as-recorded``) and judges each answer with the suite's own
-judges (the same as ``hookproof send``).
+A forwarding receiver on the reference receiver's stack (Starlette, uvicorn) that a team puts
+behind its own tunnel and registers as the platform's webhook URL. For each delivery it checks
+the platform's signature (over ``--public-url``, the URL the platform signs), validates the
+payload against the contract (errors and drift apart), forwards the bytes unchanged (with the
+proxy headers a proxy adds) to ``--forward-to``, grades the receiver's answer (status, budget,
+response contract), and gives that answer back to the platform unchanged; a receiver that is
+down gets the platform a 503. One line per delivery is printed; ``--record FILE`` keeps every
+exchange (JSONL, or HAR by the suffix; the secret scrubbed, the signatures kept so that they
+can be verified again), which ``hookproof replay`` reads. Ctrl-C or ``--max-deliveries N`` ends
+it and the report is written.
 """
+
 
 from __future__ import annotations
 
@@ -24,16 +20,14 @@ import contextlib
 import json
 import threading
 import time
-from collections.abc import Iterator, Mapping, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TextIO
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import urlsplit
 
 from hookproof.catalogue import Event, Provider, load_catalogue
-from hookproof.checks.failures import CheckFailure
 from hookproof.errors import InputError, UsageError
 from hookproof.scrub import register, scrub, scrub_data
 from hookproof.signing import WireRequest, scheme_for
@@ -347,119 +341,3 @@ def run_listen(provider_id: str, *, port: int, forward_to: str, secret: str,
 
 
 # -- replay ---------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Recorded:
-    index: int
-    request: WireRequest
-    payload: Any
-    event: str
-
-
-def recorded(path: Path, provider: Provider) -> Iterator[Recorded]:
-    """The deliveries of a ``listen --record`` file (JSONL) or any HAR capture."""
-    from hookproof import safejson
-
-    if path.suffix.lower() == ".har":
-        from hookproof.catalogue.har import deliveries
-
-        for captured in deliveries(path, provider):
-            yield Recorded(captured.index, captured.request, captured.payload, captured.event)
-        return
-    text = safejson.read_file(path, "").decode("utf-8", "replace")
-    for number, line in enumerate(text.splitlines(), start=1):
-        if not line.strip():
-            continue
-        try:
-            item = safejson.loads(line, what="the record")
-            body = (item["body"].encode("utf-8") if "body" in item
-                    else base64.b64decode(item["body_base64"]))
-            wire = WireRequest(str(item["method"]), str(item["url"]),
-                               {str(k): str(v) for k, v in item["headers"].items()}, body)
-        except (InputError, KeyError, TypeError, ValueError, AttributeError):
-            raise InputError(f"{path}:{number}: not a hookproof listen record") from None
-        source = body if wire.method != "GET" else urlsplit(wire.url).query.encode("latin-1")
-        try:
-            payload = decode_body(source, provider.transport.encoding)
-        except InputError:
-            continue
-        name = provider.event_name_of(payload) or str(item.get("event", ""))
-        if provider.has_event(name):
-            yield Recorded(number, wire, payload, name)
-
-
-def replay(path: Path, *, provider_id: str, target_url: str, secret: str,
-           as_recorded: bool = False, events: Sequence[str] = (), limit: int | None = None,
-           concurrency: int = 1, signing_url: str | None = None, out: TextIO) -> int:
-    from hookproof.catalogue.validation import engine_for
-    from hookproof.checks.builder import DeliveryBuilder
-    from hookproof.checks.judge import Judge
-    from hookproof.checks.target import make_target
-    from hookproof.settings import Settings
-
-    provider = load_catalogue().provider(provider_id)
-    for name in events:
-        provider.event(name)
-    items = [r for r in recorded(path, provider) if not events or r.event in events]
-    if limit is not None:
-        items = items[:limit]
-    if not items:
-        raise InputError(f"{path}: no {provider.id} delivery to replay")
-    settings = Settings(target_url=target_url, provider=provider.id, signing_url=signing_url)
-    target = make_target(provider, settings, secret=secret, engine=engine_for())
-    builder: DeliveryBuilder = target.builder
-    results: list[tuple[Recorded, str, bool]] = []
-
-    def one(item: Recorded) -> tuple[Recorded, str, bool]:
-        event = provider.event(item.event)
-        if as_recorded:
-            parts = urlsplit(item.request.url)
-            base = urlsplit(builder.url_for(event))
-            url = urlunsplit((base.scheme, base.netloc, base.path, parts.query, ""))
-            request = item.request.with_url(url)
-        else:
-            body = item.request.body if item.request.method != "GET" else None
-            request = builder.build(event, item.payload, body=body).request
-        exchange = target.client.send(request)
-        judge = Judge(provider, event, target)
-        try:
-            verdict = judge.accepted(exchange)
-            return item, f"ok: {verdict}", True
-        except CheckFailure as failure:
-            return item, f"fail: {failure.title} ({failure.got})", False
-
-    with ThreadPoolExecutor(max(1, min(concurrency, 32))) as pool:
-        results = list(pool.map(one, items))
-    for item, verdict, _ in results:
-        print(scrub(f"#{item.index:<4} {item.event:<28} {verdict}"), file=out)
-    failing = sum(1 for *_, ok in results if not ok)
-    print(f"hookproof replay: {len(results)} deliveries, {failing} failing", file=out)
-    target.client.close()
-    return 1 if failing else 0
-
-
-def export_examples(path: Path, provider_id: str, directory: Path, *, out: TextIO) -> int:
-    """Each recorded payload as a valid example of the contracts, with its drift reported."""
-    from hookproof.catalogue.validation import validate
-
-    provider = load_catalogue().provider(provider_id)
-    written = 0
-    for item in recorded(path, provider):
-        result = validate(item.payload, provider=provider.id, event=item.event)
-        folder = directory / provider.id / item.event / "valid"
-        folder.mkdir(parents=True, exist_ok=True)
-        target = folder / f"recorded-{item.index}.json"
-        target.write_text(json.dumps(scrub_data(item.payload), indent=2, ensure_ascii=False)
-                          + "\n", encoding="utf-8")
-        written += 1
-        state = "valid" if not result.errors else f"{len(result.errors)} error(s)"
-        drift = ", ".join(f.path for f in result.drift) or "none"
-        print(f"{target}: {state}; drift: {drift}", file=out)
-    if not written:
-        raise UsageError(f"{path}: no {provider.id} delivery to export")
-    return 0
-
-
-__all__ = ["Listener", "export_examples", "grade", "listen_app", "recorded", "replay",
-           "run_listen"]

@@ -1,6 +1,6 @@
-"""Rendering a conformance report: Markdown (fits a GitHub step summary) and one HTML file.
+"""The conformance report as one HTML page.
 
-The HTML page is self-contained: inline CSS, no script, no font, image or stylesheet fetched
+The page is self-contained: inline CSS, no script, no font, image or stylesheet fetched
 from anywhere, so it can be attached to a CI run and opened offline. Its matrix cells carry
 the outcome as a class (``td.pass``, ``td.fail``, ``td.not_observed``, ``td.skipped``; a
 failure also ``required`` or ``recommended``, and ``baselined`` when known), which is what the
@@ -13,270 +13,21 @@ import html
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
-SYMBOL = {"pass": "✅", "fail": "❌", "not_observed": "➖", "not_run": "⛔", "skipped": "⏭"}
-"""Markdown marks (GitHub renders emoji)."""
+from hookproof.reports.outline import (
+    PROVIDER_ROW,
+    failure_anchor,
+    matrix,
+    ordered_failures,
+    platform_calls,
+    slug,
+    summary_totals,
+    target_ok,
+    verdict_text,
+)
+
 HTML_SYMBOL = {"pass": "✓", "fail": "✗", "warn": "!", "not_observed": "–", "not_run": "∅",
                "skipped": "»"}
 """HTML marks: plain text glyphs, legible without an emoji font (colour carries the rest)."""
-PROVIDER_ROW = "(provider)"
-"""The matrix row of checks that run once per provider rather than per event."""
-MARKDOWN_FAILURES = 30
-"""Failures detailed in the Markdown (the HTML has them all)."""
-MARKDOWN_PROBLEMS = 50
-"""Distinct problems listed at the top of the Markdown (the HTML lists them all)."""
-MARKDOWN_LIMIT = 900_000
-"""Bytes: a GitHub step summary holds at most 1 MiB per step."""
-
-_RANK = {"fail": 4, "not_run": 3, "not_observed": 2, "skipped": 1, "pass": 0}
-
-
-def _verdict(report: Mapping[str, Any]) -> str:
-    return "conformant" if report["conformant"] else "NOT conformant"
-
-
-def _target_ok(target: Mapping[str, Any], strict: bool) -> bool:
-    from hookproof.checks.verdict import target_conformant
-
-    return target_conformant(target["summary"], strict=strict)
-
-
-def _totals(report: Mapping[str, Any]) -> dict[str, int]:
-    keys = ("checks", "pass", "fail", "not_observed", "not_run", "skipped", "fail_required",
-            "fail_recommended", "baselined")
-    return {k: sum(t["summary"].get(k, 0) for t in report["targets"]) for k in keys}
-
-
-GROUP_ORDER = ("signature", "payload", "response", "idempotency", "fuzz")
-"""Columns of the matrix, in the order a reader checks a receiver: trust first."""
-
-
-def _matrix(target: Mapping[str, Any]) -> tuple[list[str], list[str], dict[tuple[str, str], Any]]:
-    """Checks (columns, grouped), events (rows) and the result in each cell.
-
-    Should a cell get several results, the worst outcome is shown.
-    """
-    checks: list[str] = []
-    events: list[str] = []
-    cells: dict[tuple[str, str], Any] = {}
-    for result in target["results"]:
-        event = result["event"] or PROVIDER_ROW
-        if result["check"] not in checks:
-            checks.append(result["check"])
-        if event not in events:
-            events.append(event)
-        key = (event, result["check"])
-        if key not in cells or _RANK[result["outcome"]] > _RANK[cells[key]["outcome"]]:
-            cells[key] = result
-    seen = list(dict.fromkeys(c.split(".", 1)[0] for c in checks))
-    groups = [g for g in GROUP_ORDER if g in seen] + [g for g in seen if g not in GROUP_ORDER]
-    checks.sort(key=lambda c: groups.index(c.split(".", 1)[0]))
-    if PROVIDER_ROW in events:
-        events.remove(PROVIDER_ROW)
-        events.append(PROVIDER_ROW)
-    return checks, events, cells
-
-
-def _cell_text(result: Mapping[str, Any] | None) -> str:
-    if result is None:
-        return ""
-    mark = SYMBOL.get(result["outcome"], "?")
-    if result["outcome"] == "fail" and result["severity"] == "recommended":
-        mark = "⚠️"
-    if result.get("baselined"):
-        mark += "ᵇ"
-    return mark
-
-
-def _ordered_failures(target: Mapping[str, Any]) -> list[Mapping[str, Any]]:
-    """Required before recommended, baselined last; otherwise in the order they ran."""
-    def rank(failure: Mapping[str, Any]) -> tuple[int, int]:
-        return (1 if failure.get("baselined") else 0,
-                0 if failure["severity"] == "required" else 1)
-
-    return sorted(target["failures"], key=rank)
-
-
-def _slug(raw: str) -> str:
-    return "".join(ch if ch.isalnum() or ch in "-_." else "_" for ch in raw)
-
-
-def _anchor(target: Mapping[str, Any], check: str, event: str | None) -> str:
-    return _slug(f"f-{target['name']}-{check}-{event or 'provider'}")
-
-
-# -- Markdown ----------------------------------------------------------------------------------
-
-
-def _md(text: object) -> str:
-    """Text safe inside a Markdown table cell or summary line."""
-    return html.escape(str(text)).replace("|", "\\|").replace("\n", " ")
-
-
-def _fence(text: str, lang: str = "") -> list[str]:
-    ticks = "```"
-    while ticks in text:
-        ticks += "`"
-    return [ticks + lang, text, ticks]
-
-
-def render_markdown(report: Mapping[str, Any]) -> str:
-    """The report in Markdown, readable in a GitHub step summary: the verdict, then the
-    distinct problems with their events, then per target its details (the full matrix, the
-    latency table) folded, then the failures."""
-    from hookproof.reports.document import problems
-
-    strict = bool(report.get("strict"))
-    totals = _totals(report)
-    icon = "✅" if report["conformant"] else "❌"
-    lines = [f"# {icon} hookproof conformance: {_verdict(report)}", ""]
-    lines.append(
-        f"{len(report['targets'])} target(s) · {totals['checks']} checks · "
-        f"{totals['fail_required']} required failure(s) · {totals['fail_recommended']} "
-        f"recommended · {totals['not_run']} not run · {totals['baselined']} baselined · "
-        f"hookproof {report['hookproof_version']} · started {report['started']} · "
-        f"{report['duration_seconds']} s"
-        + (f" · seed {report['seed']}" if report.get("seed") is not None else "")
-        + (" · strict" if strict else ""))
-    distinct = [(t, p) for t in report["targets"] for p in problems(t["failures"])]
-    lines += ["", f"## {len(distinct)} distinct problem(s)", ""]
-    for target, problem in distinct[:MARKDOWN_PROBLEMS]:
-        failure = problem["failure"]
-        mark = "⚠️" if failure["severity"] == "recommended" else "❌"
-        tag = " (baselined)" if failure.get("baselined") else ""
-        events = problem["events"]
-        checks = problem["checks"]
-        more = f" and {len(checks) - 1} other check(s)" if len(checks) > 1 else ""
-        lines.append(f"- {mark} **{_md(failure['title'])}** — `{_md(failure['check'])}`{more}, "
-                     f"{_md(target['name'])}, {len(events)} event(s): "
-                     f"{_md(', '.join(events[:12]))}{' …' if len(events) > 12 else ''}{tag}")
-    if len(distinct) > MARKDOWN_PROBLEMS:
-        lines.append(f"- … and {len(distinct) - MARKDOWN_PROBLEMS} more: see conformance.html")
-    for target in report["targets"]:
-        for reason in target.get("unavailable", ()):
-            lines.append(f"- ⛔ **not run**: {_md(reason)}")
-    lines += ["", "| | target | provider | checks | pass | fail (required) | "
-              "fail (recommended) | not run | coverage |", "|---|---|---|---|---|---|---|---|---|"]
-    for t in report["targets"]:
-        s = t["summary"]
-        c = t["coverage"]
-        lines.append(
-            f"| {'✅' if _target_ok(t, strict) else '❌'} | {_md(t['name'])} | "
-            f"{_md(t['provider'])} | {s['checks']} | {s['pass']} | {s['fail_required']} | "
-            f"{s['fail_recommended']} | {s.get('not_run', 0)} | "
-            f"{c['events_exercised']}/{c['events_declared']} |")
-    shown = hidden = used = 0  # failures detailed, left out; bytes they take
-    matrices = 0  # bytes the folded matrices take
-    for t in report["targets"]:
-        checks, events, cells = _matrix(t)
-        lines += ["", f"## {_md(t['name'])} ({_md(t['provider'])}) — {_md(t['url'])}", ""]
-        if t.get("diagnosis"):
-            lines += [f"> **❌ {_md(t['diagnosis'])}**", ""]
-        if t.get("stale_baseline"):
-            lines += ["Stale baseline entries (they pass now; remove them): "
-                      + ", ".join(f"`{_md(k)}`" for k in t["stale_baseline"]), ""]
-        if t.get("receiver_log"):
-            lines += [f"Receiver output of the whole run: `{_md(t['receiver_log'])}`", ""]
-        if t.get("platform_calls"):
-            lines += ["The receiver's calls to the platform while the suite ran (in process):",
-                      "", "| call | outcome | times |", "|---|---|---|"]
-            lines += [f"| `{_md(c['call'])}` | {_md(c['outcome'])} | {c['count']} |"
-                      for c in t["platform_calls"][:50]]
-            lines.append("")
-        if t.get("live"):
-            lines += ["| event | deliveries | bad signatures | contract errors | drift | "
-                      "receiver failures |", "|---|---|---|---|---|---|"]
-            lines += [f"| {_md(r['event'])} | {r['deliveries']} | {r['bad_signatures']} | "
-                      f"{r['contract_errors']} | {r['drift']} | {r['receiver_failures']} |"
-                      for r in t["live"]]
-            lines.append("")
-        s = t["summary"]
-        fold = [f"<details><summary>Matrix: {len(events)} event(s) × {len(checks)} "
-                f"check(s) · {s['not_observed']} not observed · {s['skipped']} skipped · "
-                f"{s['baselined']} baselined</summary>", ""]
-        if checks:
-            fold.append("| event | " + " | ".join(_md(c.split(".", 1)[-1]) for c in checks)
-                        + " |")
-            fold.append("|---" * (len(checks) + 1) + "|")
-            for event in events:
-                fold.append(f"| {_md(event)} | " + " | ".join(
-                    _cell_text(cells.get((event, c))) for c in checks) + " |")
-        if t["latency"]:
-            fold += ["", "| event | samples | p50 ms | p95 ms | max ms | budget ms |",
-                     "|---|---|---|---|---|---|"]
-            for row in t["latency"]:
-                over = " ❌" if row["budget_ms"] and row["max_ms"] > row["budget_ms"] else ""
-                fold.append(f"| {_md(row['event'])} | {row['samples']} | {row['p50_ms']} | "
-                            f"{row['p95_ms']} | {row['max_ms']}{over} | {row['budget_ms']} |")
-        fold += ["", "</details>"]
-        size = sum(len(line.encode("utf-8")) + 1 for line in fold)
-        if matrices + size <= MARKDOWN_LIMIT // 4:
-            matrices += size
-            lines += fold
-        else:  # a step summary holds 1 MiB: the rest of the matrices are in the HTML
-            lines.append("The matrix of this target: see conformance.html.")
-        for failure in _ordered_failures(t):
-            block = ["", *_markdown_failure(failure)]
-            size = sum(len(line.encode("utf-8")) + 1 for line in block)
-            if shown >= MARKDOWN_FAILURES or used + size > MARKDOWN_LIMIT // 2:
-                hidden += 1
-                continue
-            shown += 1
-            used += size
-            lines += block
-    if hidden:
-        lines += ["", f"… and {hidden} more failure(s): see conformance.html or "
-                  "conformance.json."]
-    lines.append("")
-    lines.append("Legend: ✅ pass · ❌ fail (required) · ⚠️ fail (recommended) · ➖ not observed"
-                 " · ⛔ not run · ⏭ skipped · ᵇ baselined (known failure, not counted)")
-    text = "\n".join(lines) + "\n"
-    if len(text.encode("utf-8")) > MARKDOWN_LIMIT:
-        cut = text.encode("utf-8")[:MARKDOWN_LIMIT].decode("utf-8", "ignore")
-        text = cut.rsplit("\n", 1)[0]
-        if text.count("<details>") > text.count("</details>"):
-            text += "\n\n</details>"  # a fold cut open would swallow the rest of the page
-        text += "\n\n… (truncated: see conformance.html)\n"
-    return text
-
-
-def _platform_calls(failure: Mapping[str, Any]) -> list[str]:
-    """One line per call the receiver made to the platform while answering (in process)."""
-    from hookproof.transport.scope import PlatformCall
-
-    return [PlatformCall(**call).describe() for call in failure.get("platform_calls") or ()]
-
-
-def _markdown_failure(failure: Mapping[str, Any]) -> list[str]:
-    where = failure.get("event") or PROVIDER_ROW
-    mark = "⚠️" if failure["severity"] == "recommended" else "❌"
-    tag = " (baselined)" if failure.get("baselined") else ""
-    esc = html.escape
-    lines = [f"<details><summary>{mark} <code>{esc(failure['check'])}</code> {esc(where)}: "
-             f"{esc(failure['title'])} ({failure['severity']}){tag}</summary>", "",
-             f"- expected: {esc(failure['expected'])}",
-             f"- got: {esc(failure['got'])}"]
-    if failure.get("json_path"):
-        lines.append(f"- at: `{failure['json_path']}`"
-                     + (f" (contract: `{failure['schema_path']}`)"
-                        if failure.get("schema_path") else ""))
-    if failure.get("hint"):
-        lines.append(f"- hint: {esc(failure['hint'])}")
-    if failure.get("exit_status"):
-        lines.append(f"- receiver: {esc(failure['exit_status'])}")
-    if failure.get("reproduction"):
-        lines += ["", *_fence(failure["reproduction"], "sh")]
-    calls = _platform_calls(failure)
-    if calls:
-        lines += ["", "While answering, the receiver called:", "", *_fence("\n".join(calls))]
-    if failure.get("receiver_output"):
-        lines += ["", "The receiver's output from this delivery on:", "",
-                  *_fence(str(failure["receiver_output"])[-4000:])]
-    lines += ["", "</details>"]
-    return lines
-
-
-# -- HTML --------------------------------------------------------------------------------------
-
 def _css() -> str:
     """The report's stylesheet (package data ``report.css``), inlined into the page."""
     from importlib import resources
@@ -306,14 +57,14 @@ def _cell_html(target: Mapping[str, Any], result: Mapping[str, Any] | None) -> s
     if result.get("baselined"):
         mark += "ᵇ"
     if outcome == "fail":
-        mark = f'<a href="#{_anchor(target, result["check"], result["event"])}">{mark}</a>'
+        mark = f'<a href="#{failure_anchor(target, result["check"], result["event"])}">{mark}</a>'
     return (f'<td class="{" ".join(classes)}" title="{html.escape(title)}" '
             f'data-check="{html.escape(result["check"])}" data-event="{html.escape(event)}">'
             f"{mark}</td>")
 
 
 def _matrix_html(target: Mapping[str, Any]) -> list[str]:
-    checks, events, cells = _matrix(target)
+    checks, events, cells = matrix(target)
     if not checks:
         return ["<p class=meta>No checks ran.</p>"]
     esc = html.escape
@@ -402,7 +153,7 @@ def _failure_html(target: Mapping[str, Any], failure: Mapping[str, Any], *,
             got = (f"HTTP {response['status']} in {response['elapsed_ms']} ms\n"
                    f"{_headers_text(response['headers'])}\n\n{response.get('body_head') or ''}")
         body.append(f'<h3>Came back</h3><pre class="response">{esc(got)}</pre>')
-    calls = _platform_calls(failure)
+    calls = platform_calls(failure)
     if calls:
         body.append("<h3>While answering, the receiver called</h3>"
                     f'<pre class="platform-calls">{esc(chr(10).join(calls))}</pre>')
@@ -415,7 +166,7 @@ def _failure_html(target: Mapping[str, Any], failure: Mapping[str, Any], *,
                     "<code>hookproof send</code>.</p>"
                     f'<pre class="reproduction">{esc(failure["reproduction"])}</pre>')
     return (f'<details class="{" ".join(classes)}"{" open" if open_ else ""} '
-            f'id="{_anchor(target, failure["check"], failure.get("event"))}" '
+            f'id="{failure_anchor(target, failure["check"], failure.get("event"))}" '
             f'data-check="{esc(failure["check"])}"><summary>{mark} '
             f"<code>{esc(failure['check'])}</code> · {esc(where)} · {esc(failure['title'])} "
             f"({esc(severity)}){tag}</summary>{''.join(body)}</details>")
@@ -435,7 +186,7 @@ def _problems_html(report: Mapping[str, Any]) -> list[str]:
             failure = problem["failure"]
             kind = "recommended" if failure["severity"] == "recommended" else "required"
             events = ", ".join(problem["events"])
-            anchor = _anchor(target, failure["check"], failure.get("event"))
+            anchor = failure_anchor(target, failure["check"], failure.get("event"))
             checks = problem["checks"]
             more = f" and {len(checks) - 1} other check(s)" if len(checks) > 1 else ""
             parts.append(
@@ -451,7 +202,7 @@ def _problems_html(report: Mapping[str, Any]) -> list[str]:
 def render_html(report: Mapping[str, Any]) -> str:
     esc = html.escape
     strict = bool(report.get("strict"))
-    totals = _totals(report)
+    totals = summary_totals(report)
     ok = bool(report["conformant"])
     meta = (f"{len(report['targets'])} target(s) · {totals['checks']} checks · "
             f"{totals['pass']} pass · {totals['fail_required']} required failure(s) · "
@@ -465,10 +216,10 @@ def render_html(report: Mapping[str, Any]) -> str:
         "<!doctype html>",
         '<html lang="en"><head><meta charset="utf-8">',
         '<meta name="viewport" content="width=device-width,initial-scale=1">',
-        f"<title>hookproof: {esc(_verdict(report))}</title>",
+        f"<title>hookproof: {esc(verdict_text(report))}</title>",
         f"<style>{_css()}</style></head><body>",
         f'<header class="verdict {"ok" if ok else "bad"}"><h1 id="verdict">'
-        f"{'✔' if ok else '✘'} {esc(_verdict(report))}</h1>"
+        f"{'✔' if ok else '✘'} {esc(verdict_text(report))}</h1>"
         f"<p>{esc(meta)}</p><p>{esc(run)}</p></header>",
         "<main>",
         '<p class="legend"><span><i class="pass"></i>pass</span>'
@@ -483,11 +234,11 @@ def render_html(report: Mapping[str, Any]) -> str:
     for t in report["targets"]:
         s = t["summary"]
         c = t["coverage"]
-        good = _target_ok(t, strict)
+        good = target_ok(t, strict)
         parts.append(
             f'<tr><td><span class="badge {"ok" if good else "bad"}">'
             f"{'pass' if good else 'fail'}</span></td>"
-            f'<td class="label"><a href="#{_slug("t-" + t["name"])}">{esc(t["name"])}</a></td>'
+            f'<td class="label"><a href="#{slug("t-" + t["name"])}">{esc(t["name"])}</a></td>'
             f"<td>{esc(t['provider'])}</td><td>{s['checks']}</td><td>{s['pass']}</td>"
             f"<td>{s['fail_required']}</td><td>{s['fail_recommended']}</td>"
             f"<td>{s['not_observed']}</td><td>{s['baselined']}</td>"
@@ -497,8 +248,8 @@ def render_html(report: Mapping[str, Any]) -> str:
     for t in report["targets"]:
         s = t["summary"]
         c = t["coverage"]
-        good = _target_ok(t, strict)
-        parts.append(f'<section class="target" id="{_slug("t-" + t["name"])}" '
+        good = target_ok(t, strict)
+        parts.append(f'<section class="target" id="{slug("t-" + t["name"])}" '
                      f'data-provider="{esc(t["provider"])}">')
         parts.append(f'<h2>{esc(t["name"])} <span class="badge {"ok" if good else "bad"}">'
                      f"{'pass' if good else 'fail'}</span> <small>{esc(t['provider'])} · "
@@ -540,7 +291,7 @@ def render_html(report: Mapping[str, Any]) -> str:
                          + "</table>")
         parts += _matrix_html(t)
         parts += _latency_html(t)
-        failures = _ordered_failures(t)
+        failures = ordered_failures(t)
         if failures:
             parts.append(f"<h3>Failures ({len(failures)})</h3>")
             # the first (worst) failure open: what went wrong is visible without a click
