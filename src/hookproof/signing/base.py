@@ -1,14 +1,15 @@
-"""What every scheme shares: the verdict, the Scheme protocol, and the small pieces (HMAC,
-constant-time comparison, freshness, URL forms). The request itself is
-:mod:`hookproof.transport.wire`."""
+"""What every scheme shares: the verdict, the :class:`Scheme` base class with its
+:class:`Capabilities` and replay :class:`Window`, and the small pieces (HMAC, constant-time
+comparison, URL forms). The request itself is :mod:`hookproof.transport.wire`."""
 
 from __future__ import annotations
 
+import abc
 import hashlib
 import hmac
 import re
 from dataclasses import dataclass, field
-from typing import Final, Literal, Protocol
+from typing import ClassVar, Final, Literal
 
 from hookproof.transport.wire import WireRequest
 
@@ -22,8 +23,6 @@ _DIGITS: Final = re.compile(r"[0-9]+", re.ASCII)
 _UNIX_SECONDS: Final = re.compile(r"[0-9]{1,12}", re.ASCII)
 """A Unix timestamp: bounded, so that a hostile 5,000-digit value is refused before int()."""
 _HEX64: Final = re.compile(r"[0-9a-fA-F]{64}", re.ASCII)
-
-
 
 
 @dataclass(frozen=True)
@@ -45,60 +44,122 @@ def _reject(reason: Reason, detail: str = "") -> Verdict:
     return Verdict(False, reason, detail)
 
 
-class Scheme(Protocol):
-    """What every signing scheme offers."""
+@dataclass(frozen=True)
+class Capabilities:
+    """What a scheme signs. The signature checks send what these allow (a tampered URL only
+    where the URL is signed, a stale timestamp only where one is signed...), so no check ever
+    compares a scheme's name."""
+
+    signs_url: bool = False
+    """The URL is part of what is signed: a tampered URL must be refused."""
+    port_variants: bool = False
+    """The platform may sign the URL with or without its default port (Twilio), so a receiver
+    must accept both."""
+    body_hash: bool = False
+    """A hash of the body travels in the signed URL (Twilio's ``bodySHA256``)."""
+    timestamped: bool = False
+    """A timestamp is signed: the scheme has a replay window."""
+    tolerance: int | None = None
+    """The documented replay window into the past, in seconds (None: no default)."""
+    future_tolerance: int | None = None
+    """The documented window into the future, in seconds."""
+
+
+@dataclass(frozen=True)
+class Window:
+    """How old (``past``) or how far ahead (``future``) a signed timestamp may be, in seconds;
+    None leaves that side unchecked."""
+
+    past: int | None = None
+    future: int | None = None
+
+    def check(self, timestamp: int, now: int) -> Verdict:
+        if self.past is not None and now - timestamp > self.past:
+            return _reject("stale", f"timestamp {timestamp} is {now - timestamp} s old")
+        if self.future is not None and timestamp - now > self.future:
+            return _reject("future", f"timestamp {timestamp} is {timestamp - now} s ahead")
+        return _OK
+
+
+class Scheme(abc.ABC):
+    """What every signing scheme offers: ``sign``, ``signed_content`` and ``verify`` with one
+    signature each, and its :class:`Capabilities`.
+
+    A scheme implements three small steps over the URL it signs (``signing_url`` /
+    ``public_url`` when given, else the request's own): :meth:`_content`, :meth:`_signed` and
+    :meth:`_check`.
+    """
+
+    name: ClassVar[str]
+    header: str
+    """The signature header name."""
 
     @property
-    def name(self) -> str: ...
-
-    @property
-    def header(self) -> str:
-        """The signature header name."""
-        ...
-
-    @property
-    def timestamped(self) -> bool:
-        """Whether a timestamp is signed (the scheme has a replay window)."""
-        ...
+    @abc.abstractmethod
+    def capabilities(self) -> Capabilities: ...
 
     @property
     def signs_url(self) -> bool:
-        """Whether the URL is part of what is signed (a tampered URL must be refused)."""
-        ...
+        return self.capabilities.signs_url
 
     @property
     def port_variants(self) -> bool:
-        """Whether the platform may sign the URL with or without its default port (Twilio),
-        so a receiver must accept both."""
-        ...
+        return self.capabilities.port_variants
 
     @property
     def body_hash(self) -> bool:
-        """Whether a hash of the body travels in the signed URL (Twilio's ``bodySHA256``)."""
-        ...
+        return self.capabilities.body_hash
 
-    def signed_content(
-        self, request: WireRequest, *, now: int, signing_url: str | None = None
-    ) -> bytes:
+    @property
+    def timestamped(self) -> bool:
+        return self.capabilities.timestamped
+
+    @property
+    def default_tolerance(self) -> int | None:
+        return self.capabilities.tolerance
+
+    @property
+    def default_future_tolerance(self) -> int | None:
+        return self.capabilities.future_tolerance
+
+    def _now(self, now: int | None) -> int:
+        if now is None:
+            if self.timestamped:
+                raise TypeError(f"{self.name} signs a timestamp: give now=")
+            return 0
+        return now
+
+    def signed_content(self, request: WireRequest, *, now: int | None = None,
+                       signing_url: str | None = None) -> bytes:
         """The exact bytes :meth:`sign` feeds to the MAC for this request."""
-        ...
+        url = request.url if signing_url is None else signing_url
+        return self._content(request, url, self._now(now))
 
-    def sign(
-        self, request: WireRequest, secret: str, *, now: int, signing_url: str | None = None
-    ) -> WireRequest: ...
+    def sign(self, request: WireRequest, secret: str, *, now: int | None = None,
+             signing_url: str | None = None) -> WireRequest:
+        """``request`` with the scheme's headers set for timestamp ``now`` (and, Twilio JSON,
+        ``bodySHA256`` in its URL), signed over ``signing_url`` when the URL is signed."""
+        url = request.url if signing_url is None else signing_url
+        return self._signed(request, secret, url, self._now(now))
 
-    def verify(
-        self,
-        request: WireRequest,
-        secret: str,
-        *,
-        now: int,
-        public_url: str | None = None,
-        tolerance: int | None = None,
-        future_tolerance: int | None = None,
-    ) -> Verdict: ...
+    def verify(self, request: WireRequest, secret: str, *, now: int | None = None,
+               public_url: str | None = None, tolerance: int | None = None,
+               future_tolerance: int | None = None) -> Verdict:
+        """Whether ``request`` is signed with ``secret`` (over ``public_url``, the URL the
+        platform signed, when given), with its timestamp inside the window."""
+        url = request.url if public_url is None else public_url
+        return self._check(request, secret, url, self._now(now),
+                           Window(tolerance, future_tolerance))
 
+    @abc.abstractmethod
+    def _content(self, request: WireRequest, url: str, now: int) -> bytes: ...
 
+    @abc.abstractmethod
+    def _signed(self, request: WireRequest, secret: str, url: str, now: int) -> WireRequest: ...
+
+    @abc.abstractmethod
+    def _check(self, request: WireRequest, secret: str, url: str, now: int,
+               window: Window) -> Verdict: ...
 
 
 def sha256_hex(body: bytes) -> str:
@@ -122,16 +183,6 @@ def _strip_fragment(url: str) -> str:
 def url_without_query(url: str) -> str:
     """``url`` with its query string (and any fragment) removed, the rest untouched."""
     return _strip_fragment(url).partition("?")[0]
-
-
-def _freshness(
-    timestamp: int, now: int, tolerance: int | None, future_tolerance: int | None
-) -> Verdict:
-    if tolerance is not None and now - timestamp > tolerance:
-        return _reject("stale", f"timestamp {timestamp} is {now - timestamp} s old")
-    if future_tolerance is not None and timestamp - now > future_tolerance:
-        return _reject("future", f"timestamp {timestamp} is {timestamp - now} s ahead")
-    return _OK
 
 
 def _split_netloc(url: str) -> tuple[str, str, str] | None:

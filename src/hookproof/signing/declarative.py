@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import base64
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from typing import ClassVar
 
 from hookproof.signing.base import (
     _OK,
     _UNIX_SECONDS,
+    Capabilities,
+    Scheme,
     Verdict,
-    _freshness,
+    Window,
     _hmac,
     _reject,
     _same,
@@ -23,7 +26,7 @@ _TEMPLATE_FIELDS = ("{timestamp}", "{id}", "{url}", "{body}")
 
 
 @dataclass(frozen=True)
-class HmacScheme:
+class HmacScheme(Scheme):
     """``header: <value>`` where the value is ``format`` with ``{signature}`` (and, Stripe
     style, ``{timestamp}``) filled in; the signature is the HMAC (``algorithm``, ``hex`` or
     ``base64``) of ``template`` over ``{timestamp}``, ``{id}`` (``id_header``), ``{url}`` and
@@ -42,9 +45,7 @@ class HmacScheme:
     template: str = "{body}"
     timestamp_header: str | None = None
     id_header: str | None = None
-    name: str = field(default="hmac", init=False)
-    port_variants: bool = field(default=False, init=False)
-    body_hash: bool = field(default=False, init=False)
+    name: ClassVar[str] = "hmac"
 
     def __post_init__(self) -> None:
         if self.algorithm not in _HMAC_DIGESTS:
@@ -67,14 +68,12 @@ class HmacScheme:
             raise ValueError("signature.template signs {id}: give signature.id_header")
 
     @property
-    def timestamped(self) -> bool:
-        return self.timestamp_header is not None or "{timestamp}" in self.format
+    def capabilities(self) -> Capabilities:
+        return Capabilities(
+            signs_url="{url}" in self.template,
+            timestamped=self.timestamp_header is not None or "{timestamp}" in self.format)
 
-    @property
-    def signs_url(self) -> bool:
-        return "{url}" in self.template
-
-    def _content(self, request: WireRequest, timestamp: int | str, url: str) -> bytes:
+    def _text(self, request: WireRequest, timestamp: int | str, url: str) -> bytes:
         text = self.template.replace("{timestamp}", str(timestamp)).replace("{url}", url)
         if self.id_header:
             text = text.replace("{id}", header(request, self.id_header) or "")
@@ -85,16 +84,11 @@ class HmacScheme:
         digest = _hmac(secret.encode("utf-8"), content, _HMAC_DIGESTS[self.algorithm])
         return digest.hex() if self.encoding == "hex" else base64.b64encode(digest).decode()
 
-    def signed_content(
-        self, request: WireRequest, *, now: int, signing_url: str | None = None
-    ) -> bytes:
-        return self._content(request, now, _strip_fragment(signing_url or request.url))
+    def _content(self, request: WireRequest, url: str, now: int) -> bytes:
+        return self._text(request, now, _strip_fragment(url))
 
-    def sign(
-        self, request: WireRequest, secret: str, *, now: int, signing_url: str | None = None
-    ) -> WireRequest:
-        signature = self._mac(secret, self.signed_content(request, now=now,
-                                                          signing_url=signing_url))
+    def _signed(self, request: WireRequest, secret: str, url: str, now: int) -> WireRequest:
+        signature = self._mac(secret, self._content(request, url, now))
         value = self.format.replace("{signature}", signature).replace("{timestamp}", str(now))
         headers = {self.header: value}
         if self.timestamp_header:
@@ -110,16 +104,8 @@ class HmacScheme:
             return None
         return match.group("signature"), match.groupdict().get("timestamp")
 
-    def verify(
-        self,
-        request: WireRequest,
-        secret: str,
-        *,
-        now: int,
-        public_url: str | None = None,
-        tolerance: int | None = None,
-        future_tolerance: int | None = None,
-    ) -> Verdict:
+    def _check(self, request: WireRequest, secret: str, url: str, now: int,
+               window: Window) -> Verdict:
         received = header(request, self.header)
         if not received:
             return _reject("missing", f"no {self.header} header")
@@ -133,10 +119,9 @@ class HmacScheme:
                 return _reject("missing", f"no {self.timestamp_header} header")
         if stamp is not None and not _UNIX_SECONDS.fullmatch(stamp):
             return _reject("malformed", f"the timestamp {stamp[:20]!r} is not unix seconds")
-        url = _strip_fragment(public_url or request.url)
-        expected = self._mac(secret, self._content(request, stamp or "", url))
+        expected = self._mac(secret, self._text(request, stamp or "", _strip_fragment(url)))
         if not _same(signature, expected):
             return _reject("mismatch", "the signature does not match")
         if stamp is None:
             return _OK
-        return _freshness(int(stamp), now, tolerance, future_tolerance)
+        return window.check(int(stamp), now)

@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import hmac
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from typing import ClassVar, Final
 
 from hookproof.signing.base import (
     _HEX64,
     _UNIX_SECONDS,
+    Capabilities,
+    Scheme,
     Verdict,
-    _freshness,
+    Window,
     _reject,
     _same,
     url_without_query,
@@ -33,48 +36,36 @@ def operator_signature(
     return hmac.new(secret.encode("utf-8"), message, "sha256").hexdigest()
 
 
+_CAPABILITIES: Final = Capabilities(signs_url=True, timestamped=True, tolerance=30,
+                                    future_tolerance=30)
+
+
 @dataclass(frozen=True)
-class OperatorScheme:
+class OperatorScheme(Scheme):
     """``X-Signature`` over URL (no query), idempotency key, ``X-Timestamp`` and body.
     Documented window: 30 s both ways."""
 
     header: str = "X-Signature"
     timestamp_header: str = "X-Timestamp"
     idempotency_header: str = "X-Idempotency-Key"
-    name: str = field(default="operator", init=False)
-    signs_url: bool = field(default=True, init=False)
-    port_variants: bool = field(default=False, init=False)
-    body_hash: bool = field(default=False, init=False)
-    timestamped: bool = field(default=True, init=False)
-    default_tolerance: int = field(default=30, init=False)
-    default_future_tolerance: int = field(default=30, init=False)
+    name: ClassVar[str] = "operator"
 
-    def signed_content(
-        self, request: WireRequest, *, now: int, signing_url: str | None = None
-    ) -> bytes:
-        url = url_without_query(request.url if signing_url is None else signing_url)
-        key = required_header(request, self.idempotency_header)
-        return operator_signing_string(url, key, now, request.body)
+    @property
+    def capabilities(self) -> Capabilities:
+        return _CAPABILITIES
 
-    def sign(
-        self, request: WireRequest, secret: str, *, now: int, signing_url: str | None = None
-    ) -> WireRequest:
-        """Set ``X-Timestamp`` to ``now`` and ``X-Signature``. Needs ``X-Idempotency-Key``."""
-        url = url_without_query(request.url if signing_url is None else signing_url)
+    def _content(self, request: WireRequest, url: str, now: int) -> bytes:
         key = required_header(request, self.idempotency_header)
-        value = operator_signature(secret, url, key, now, request.body)
+        return operator_signing_string(url_without_query(url), key, now, request.body)
+
+    def _signed(self, request: WireRequest, secret: str, url: str, now: int) -> WireRequest:
+        # sets X-Timestamp to now and X-Signature; needs X-Idempotency-Key
+        key = required_header(request, self.idempotency_header)
+        value = operator_signature(secret, url_without_query(url), key, now, request.body)
         return request.with_headers({self.timestamp_header: str(now), self.header: value})
 
-    def verify(
-        self,
-        request: WireRequest,
-        secret: str,
-        *,
-        now: int,
-        public_url: str | None = None,
-        tolerance: int | None = None,
-        future_tolerance: int | None = None,
-    ) -> Verdict:
+    def _check(self, request: WireRequest, secret: str, url: str, now: int,
+               window: Window) -> Verdict:
         received = header(request, self.header)
         if received is None:
             return _reject("missing", f"no {self.header} header")
@@ -90,8 +81,7 @@ class OperatorScheme:
         if not _HEX64.fullmatch(received):
             return _reject("malformed", f"{self.header} is not 64 hex digits")
         timestamp = int(stamp)
-        url = url_without_query(request.url if public_url is None else public_url)
-        expected = operator_signature(secret, url, key, timestamp, request.body)
+        expected = operator_signature(secret, url_without_query(url), key, timestamp, request.body)
         if not _same(received, expected):
             return _reject("mismatch", f"{self.header} does not match")
-        return _freshness(timestamp, now, tolerance, future_tolerance)
+        return window.check(timestamp, now)

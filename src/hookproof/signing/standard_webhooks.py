@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import base64
 import binascii
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from typing import ClassVar, Final
 
 from hookproof.signing.base import (
     _UNIX_SECONDS,
+    Capabilities,
+    Scheme,
     Verdict,
-    _freshness,
+    Window,
     _hmac,
     _reject,
     _same,
@@ -41,46 +44,35 @@ def standard_webhooks_signature(secret: str, msg_id: str, timestamp: int, body: 
     return base64.b64encode(digest).decode("ascii")
 
 
+_CAPABILITIES: Final = Capabilities(timestamped=True, tolerance=300, future_tolerance=300)
+
+
 @dataclass(frozen=True)
-class StandardWebhooksScheme:
+class StandardWebhooksScheme(Scheme):
     """``webhook-signature: v1,<base64>`` over ``webhook-id``, ``webhook-timestamp`` and the body.
     Documented window: 300 s both ways."""
 
     header: str = "webhook-signature"
     id_header: str = "webhook-id"
     timestamp_header: str = "webhook-timestamp"
-    name: str = field(default="standard-webhooks", init=False)
-    signs_url: bool = field(default=False, init=False)
-    port_variants: bool = field(default=False, init=False)
-    body_hash: bool = field(default=False, init=False)
-    timestamped: bool = field(default=True, init=False)
-    default_tolerance: int = field(default=300, init=False)
-    default_future_tolerance: int = field(default=300, init=False)
+    name: ClassVar[str] = "standard-webhooks"
 
-    def signed_content(
-        self, request: WireRequest, *, now: int, signing_url: str | None = None
-    ) -> bytes:
+    @property
+    def capabilities(self) -> Capabilities:
+        return _CAPABILITIES
+
+    def _content(self, request: WireRequest, url: str, now: int) -> bytes:
         msg_id = required_header(request, self.id_header)
         return standard_webhooks_signing_string(msg_id, now, request.body)
 
-    def sign(
-        self, request: WireRequest, secret: str, *, now: int, signing_url: str | None = None
-    ) -> WireRequest:
-        """Set ``webhook-timestamp`` to ``now`` and ``webhook-signature``. Needs ``webhook-id``."""
+    def _signed(self, request: WireRequest, secret: str, url: str, now: int) -> WireRequest:
+        # sets webhook-timestamp to now and webhook-signature; needs webhook-id
         msg_id = required_header(request, self.id_header)
         value = standard_webhooks_signature(secret, msg_id, now, request.body)
         return request.with_headers({self.timestamp_header: str(now), self.header: f"v1,{value}"})
 
-    def verify(
-        self,
-        request: WireRequest,
-        secret: str,
-        *,
-        now: int,
-        public_url: str | None = None,
-        tolerance: int | None = None,
-        future_tolerance: int | None = None,
-    ) -> Verdict:
+    def _check(self, request: WireRequest, secret: str, url: str, now: int,
+               window: Window) -> Verdict:
         msg_id = header(request, self.id_header)
         if not msg_id:
             return _reject("missing", f"no {self.id_header} header")
@@ -105,4 +97,4 @@ class StandardWebhooksScheme:
                 matched = _same(value, expected) | matched
         if not matched:
             return _reject("mismatch", "no v1 signature matches")
-        return _freshness(timestamp, now, tolerance, future_tolerance)
+        return window.check(timestamp, now)

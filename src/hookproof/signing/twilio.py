@@ -5,14 +5,17 @@ from __future__ import annotations
 import base64
 import binascii
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
-from typing import Final
+from dataclasses import dataclass
+from typing import ClassVar, Final
 from urllib.parse import unquote_to_bytes
 
 from hookproof.signing.base import (
     _OK,
     SETTINGS_HEADER,
+    Capabilities,
+    Scheme,
     Verdict,
+    Window,
     _hmac,
     _reject,
     _same,
@@ -111,20 +114,21 @@ def _query_value(url: str, name: str) -> str | None:
 
 
 @dataclass(frozen=True)
-class TwilioScheme:
+class TwilioScheme(Scheme):
     """``X-Twilio-Signature`` (form and GET) or the ``bodySHA256`` variant (JSON bodies)."""
 
     header: str = "X-Twilio-Signature"
     algorithm: str = "HMAC-SHA1"
     body_hash: bool = False
     key_id: str = "hookproof"
-    name: str = field(default="twilio", init=False)
-    signs_url: bool = field(default=True, init=False)
-    port_variants: bool = field(default=True, init=False)
-    timestamped: bool = field(default=False, init=False)
+    name: ClassVar[str] = "twilio"
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "algorithm", _twilio_algorithm(self.algorithm))
+
+    @property
+    def capabilities(self) -> Capabilities:
+        return Capabilities(signs_url=True, port_variants=True, body_hash=self.body_hash)
 
     @property
     def settings_header_value(self) -> str | None:
@@ -141,23 +145,15 @@ class TwilioScheme:
             return twilio_signing_string(url)
         return twilio_signing_string(url, parse_form(request.body))
 
-    def _signed_url(self, request: WireRequest, signing_url: str | None) -> str:
-        url = request.url if signing_url is None else signing_url
+    def _content(self, request: WireRequest, url: str, now: int) -> bytes:
         if self._uses_body_hash(request):
-            return twilio_body_hash_url(url, request.body)
-        return url
+            url = twilio_body_hash_url(url, request.body)
+        return self._string(url, request).encode("utf-8")
 
-    def signed_content(
-        self, request: WireRequest, *, now: int = 0, signing_url: str | None = None
-    ) -> bytes:
-        return self._string(self._signed_url(request, signing_url), request).encode("utf-8")
-
-    def sign(
-        self, request: WireRequest, secret: str, *, now: int = 0, signing_url: str | None = None
-    ) -> WireRequest:
-        """Sign ``request``; with ``body_hash`` the returned request's URL has ``bodySHA256``."""
+    def _signed(self, request: WireRequest, secret: str, url: str, now: int) -> WireRequest:
+        # with body_hash the returned request's URL carries bodySHA256
         digest = _TWILIO_ALGORITHMS[self.algorithm]
-        content = self.signed_content(request, signing_url=signing_url)
+        content = self._content(request, url, now)
         value = base64.b64encode(_hmac(secret.encode("utf-8"), content, digest)).decode("ascii")
         sent = request
         if self._uses_body_hash(request):
@@ -168,16 +164,8 @@ class TwilioScheme:
             added[SETTINGS_HEADER] = settings
         return sent.with_headers(added)
 
-    def verify(
-        self,
-        request: WireRequest,
-        secret: str,
-        *,
-        now: int = 0,
-        public_url: str | None = None,
-        tolerance: int | None = None,
-        future_tolerance: int | None = None,
-    ) -> Verdict:
+    def _check(self, request: WireRequest, secret: str, url: str, now: int,
+               window: Window) -> Verdict:
         """Check the signature over the URL with and without the default port, then (JSON) that
         ``bodySHA256`` in the URL is the SHA-256 of the raw body. No timestamp is involved."""
         received = header(request, self.header)
@@ -189,7 +177,6 @@ class TwilioScheme:
             return _reject("malformed", f"{self.header} is not Base64")
         if len(decoded) != _TWILIO_DIGEST_SIZES[self.algorithm]:
             return _reject("malformed", f"{self.header} is not a {self.algorithm} digest")
-        url = request.url if public_url is None else public_url
         digest = _TWILIO_ALGORITHMS[self.algorithm]
         key = secret.encode("utf-8")
         params = (

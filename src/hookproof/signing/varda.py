@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import hmac
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from typing import ClassVar, Final
 
 from hookproof.signing.base import (
     _UNIX_SECONDS,
+    Capabilities,
+    Scheme,
     Verdict,
-    _freshness,
+    Window,
     _reject,
     _same,
 )
@@ -35,42 +38,31 @@ def _parse_kv_header(value: str) -> list[tuple[str, str]]:
     return pairs
 
 
+_CAPABILITIES: Final = Capabilities(timestamped=True, tolerance=300, future_tolerance=300)
+
+
 @dataclass(frozen=True)
-class VardaScheme:
+class VardaScheme(Scheme):
     """``X-Varda-Signature: t=<unix>,v1=<hex>``. Documented window: 300 s both ways."""
 
     header: str = "X-Varda-Signature"
-    name: str = field(default="varda", init=False)
-    signs_url: bool = field(default=False, init=False)
-    port_variants: bool = field(default=False, init=False)
-    body_hash: bool = field(default=False, init=False)
-    timestamped: bool = field(default=True, init=False)
-    default_tolerance: int = field(default=300, init=False)
-    default_future_tolerance: int = field(default=300, init=False)
+    name: ClassVar[str] = "varda"
 
-    def signed_content(
-        self, request: WireRequest, *, now: int, signing_url: str | None = None
-    ) -> bytes:
+    @property
+    def capabilities(self) -> Capabilities:
+        return _CAPABILITIES
+
+    def _content(self, request: WireRequest, url: str, now: int) -> bytes:
         return varda_signing_string(now, request.body)
 
-    def sign(
-        self, request: WireRequest, secret: str, *, now: int, signing_url: str | None = None
-    ) -> WireRequest:
-        """Set the header for timestamp ``now``. The URL is not signed."""
+    def _signed(self, request: WireRequest, secret: str, url: str, now: int) -> WireRequest:
+        # the URL is not signed
         return request.with_headers(
             {self.header: f"t={now},v1={varda_signature(secret, now, request.body)}"}
         )
 
-    def verify(
-        self,
-        request: WireRequest,
-        secret: str,
-        *,
-        now: int,
-        public_url: str | None = None,
-        tolerance: int | None = None,
-        future_tolerance: int | None = None,
-    ) -> Verdict:
+    def _check(self, request: WireRequest, secret: str, url: str, now: int,
+               window: Window) -> Verdict:
         received = header(request, self.header)
         if received is None:
             return _reject("missing", f"no {self.header} header")
@@ -89,4 +81,4 @@ class VardaScheme:
             matched = _same(candidate, expected) | matched
         if not matched:
             return _reject("mismatch", "no v1 matches")
-        return _freshness(timestamp, now, tolerance, future_tolerance)
+        return window.check(timestamp, now)
