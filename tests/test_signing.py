@@ -195,7 +195,8 @@ def test_scheme_for(
 ) -> None:
     scheme = scheme_for(signature, encoding=encoding)
     assert isinstance(scheme, cls)
-    assert (scheme.name, scheme.header, scheme.timestamped) == (name, header_name, timestamped)
+    assert (scheme.name, scheme.header) == (name, header_name)
+    assert scheme.capabilities.timestamped is timestamped
 
 
 def test_scheme_for_twilio_options() -> None:
@@ -487,7 +488,7 @@ def test_varda_sign_and_verify() -> None:
         f"t={NOW},v1={varda_signature(V_SECRET, NOW, V_BODY)}"
     )
     assert varda().verify(signed, V_SECRET, now=NOW, tolerance=300, future_tolerance=300).ok
-    assert varda().default_tolerance == 300 and varda().default_future_tolerance == 300
+    assert varda().capabilities.tolerance == 300 and varda().capabilities.future_tolerance == 300
 
 
 def test_varda_missing_wrong_secret_tampered_body() -> None:

@@ -173,6 +173,6 @@ def _timestamped(signature: Mapping[str, Any]) -> bool:
     from hookproof.signing import scheme_for
 
     try:
-        return scheme_for(signature, encoding="json").timestamped
+        return scheme_for(signature, encoding="json").capabilities.timestamped
     except ValueError as exc:
         raise UsageError(f"--scheme {signature.get('scheme')}: {exc}") from None

@@ -938,7 +938,7 @@ def generated_vectors(provider_id: str) -> dict[str, Any]:
                provider.dedupe_header: "msg_hookproofvector1"}
     request = WireRequest("POST", f"https://hooks.example.com/{provider.id}", headers, body)
     window = provider.replay_window.seconds if provider.replay_window else None
-    now = _GENERATED_NOW if scheme.timestamped else None
+    now = _GENERATED_NOW if scheme.capabilities.timestamped else None
     signed = scheme.sign(request, secret, now=_GENERATED_NOW)
     content = scheme.signed_content(request, now=_GENERATED_NOW)
     vectors = [
@@ -954,11 +954,11 @@ def generated_vectors(provider_id: str) -> dict[str, Any]:
         _reject("generated-unsigned", f"no {scheme.header} header",
                 signed.without_headers(scheme.header), secret, "missing", now=now),
     ]
-    if scheme.signs_url:
+    if scheme.capabilities.signs_url:
         other = url_without_query(request.url) + "/other"
         vectors.append(_reject("generated-other-url", "sent to another URL than it was signed "
                                "for", signed.with_url(other), secret, "mismatch", now=now))
-    if scheme.timestamped and window is not None:
+    if scheme.capabilities.timestamped and window is not None:
         vectors.append(_reject("generated-stale", f"verified {window + 1} s after signing "
                                f"(window {window} s)", signed, secret, "stale",
                                now=_GENERATED_NOW + window + 1))

@@ -310,16 +310,16 @@ def platform_hint(exchange: Exchange) -> str | None:
 
 def _port_variants(provider: Provider, event: Event, target: Target) -> bool:
     # the scheme says: Twilio may sign the URL with or without its default port
-    return bool(target.builder.scheme.port_variants)
+    return bool(target.builder.scheme.capabilities.port_variants)
 
 
 def _signs_url(provider: Provider, event: Event, target: Target) -> bool:
     # the scheme says (Varda and Standard Webhooks sign the body and a timestamp only)
-    return bool(target.builder.scheme.signs_url)
+    return bool(target.builder.scheme.capabilities.signs_url)
 
 
 def _body_hash(provider: Provider, event: Event, target: Target) -> bool:
-    return bool(target.builder.scheme.body_hash)
+    return bool(target.builder.scheme.capabilities.body_hash)
 
 
 def _timestamped(provider: Provider, event: Event, target: Target) -> bool:

@@ -198,7 +198,7 @@ class DeliveryBuilder:
         already seen with another delivery id as a replay. The suite sends one canonical
         payload many times: each timestamped signature of it is made at a second of its own.
         """
-        if not self.scheme.timestamped or self.unique_bodies:
+        if not self.scheme.capabilities.timestamped or self.unique_bodies:
             return int(time.time()) if now is None else now
         key = hashlib.sha256(url.encode("utf-8") + b"\0" + body).digest()
         with self._seconds_lock:

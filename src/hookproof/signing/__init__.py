@@ -27,17 +27,10 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from hookproof.signing.base import (
-    SETTINGS_HEADER,
-    Reason,
-    Scheme,
-    Verdict,
-    default_port_variants,
-    sha256_hex,
-    url_without_query,
-)
+from hookproof.signing.base import Reason, Scheme, Verdict
 from hookproof.signing.declarative import HmacScheme
 from hookproof.signing.operator import OperatorScheme, operator_signature, operator_signing_string
+from hookproof.signing.primitives import default_port_variants, sha256_hex, url_without_query
 from hookproof.signing.standard_webhooks import (
     StandardWebhooksScheme,
     standard_webhooks_key,
@@ -45,6 +38,7 @@ from hookproof.signing.standard_webhooks import (
     standard_webhooks_signing_string,
 )
 from hookproof.signing.twilio import (
+    SETTINGS_HEADER,
     TwilioScheme,
     parse_form,
     twilio_body_hash_url,

@@ -1,29 +1,17 @@
-"""What every scheme shares: the verdict, the :class:`Scheme` base class with its
-:class:`Capabilities` and replay :class:`Window`, and the small pieces (HMAC, constant-time
-comparison, URL forms). The request itself is :mod:`hookproof.transport.wire`."""
+"""What every scheme is: the :class:`Scheme` base class with its :class:`Capabilities`, the
+replay :class:`Window`, and the :class:`Verdict` of a verification. The pieces schemes are
+built from are in :mod:`~hookproof.signing.primitives`; the request is
+:mod:`hookproof.transport.wire`."""
 
 from __future__ import annotations
 
 import abc
-import hashlib
-import hmac
-import re
 from dataclasses import dataclass, field
 from typing import ClassVar, Final, Literal
 
 from hookproof.transport.wire import WireRequest
 
 Reason = Literal["ok", "missing", "malformed", "mismatch", "body-hash", "stale", "future"]
-
-#: Header Twilio adds to requests signed with a SharedKey.
-SETTINGS_HEADER: Final = "X-Twilio-Webhooks-Signature-Settings"
-
-_DEFAULT_PORTS: Final = {"https": 443, "http": 80}
-_DIGITS: Final = re.compile(r"[0-9]+", re.ASCII)
-_UNIX_SECONDS: Final = re.compile(r"[0-9]{1,12}", re.ASCII)
-"""A Unix timestamp: bounded, so that a hostile 5,000-digit value is refused before int()."""
-_HEX64: Final = re.compile(r"[0-9a-fA-F]{64}", re.ASCII)
-
 
 @dataclass(frozen=True)
 class Verdict:
@@ -37,10 +25,12 @@ class Verdict:
         return self.ok
 
 
-_OK: Final = Verdict(True, "ok")
+OK: Final = Verdict(True, "ok")
+"""The one passing verdict."""
 
 
-def _reject(reason: Reason, detail: str = "") -> Verdict:
+def reject(reason: Reason, detail: str = "") -> Verdict:
+    """A failing verdict for ``reason``."""
     return Verdict(False, reason, detail)
 
 
@@ -75,10 +65,10 @@ class Window:
 
     def check(self, timestamp: int, now: int) -> Verdict:
         if self.past is not None and now - timestamp > self.past:
-            return _reject("stale", f"timestamp {timestamp} is {now - timestamp} s old")
+            return reject("stale", f"timestamp {timestamp} is {now - timestamp} s old")
         if self.future is not None and timestamp - now > self.future:
-            return _reject("future", f"timestamp {timestamp} is {timestamp - now} s ahead")
-        return _OK
+            return reject("future", f"timestamp {timestamp} is {timestamp - now} s ahead")
+        return OK
 
 
 class Scheme(abc.ABC):
@@ -94,37 +84,17 @@ class Scheme(abc.ABC):
     header: str
     """The signature header name."""
 
-    @property
-    @abc.abstractmethod
-    def capabilities(self) -> Capabilities: ...
+    CAPABILITIES: ClassVar[Capabilities] = Capabilities()
+    """What the scheme signs, when that is the same for every instance."""
 
     @property
-    def signs_url(self) -> bool:
-        return self.capabilities.signs_url
-
-    @property
-    def port_variants(self) -> bool:
-        return self.capabilities.port_variants
-
-    @property
-    def body_hash(self) -> bool:
-        return self.capabilities.body_hash
-
-    @property
-    def timestamped(self) -> bool:
-        return self.capabilities.timestamped
-
-    @property
-    def default_tolerance(self) -> int | None:
-        return self.capabilities.tolerance
-
-    @property
-    def default_future_tolerance(self) -> int | None:
-        return self.capabilities.future_tolerance
+    def capabilities(self) -> Capabilities:
+        """What this scheme signs (a scheme whose settings change it computes it)."""
+        return self.CAPABILITIES
 
     def _now(self, now: int | None) -> int:
         if now is None:
-            if self.timestamped:
+            if self.capabilities.timestamped:
                 raise TypeError(f"{self.name} signs a timestamp: give now=")
             return 0
         return now
@@ -160,74 +130,3 @@ class Scheme(abc.ABC):
     @abc.abstractmethod
     def _check(self, request: WireRequest, secret: str, url: str, now: int,
                window: Window) -> Verdict: ...
-
-
-def sha256_hex(body: bytes) -> str:
-    """Lower-case hex SHA-256 of ``body``."""
-    return hashlib.sha256(body).hexdigest()
-
-
-def _hmac(key: bytes, message: bytes, digest: str) -> bytes:
-    return hmac.new(key, message, digest).digest()
-
-
-def _same(received: str, expected: str) -> bool:
-    """Constant-time equality of two signature strings (any text is accepted as received)."""
-    return hmac.compare_digest(received.encode("utf-8", "surrogatepass"), expected.encode("ascii"))
-
-
-def _strip_fragment(url: str) -> str:
-    return url.partition("#")[0]
-
-
-def url_without_query(url: str) -> str:
-    """``url`` with its query string (and any fragment) removed, the rest untouched."""
-    return _strip_fragment(url).partition("?")[0]
-
-
-def _split_netloc(url: str) -> tuple[str, str, str] | None:
-    """Split ``url`` into (``scheme://``, netloc, rest) without re-serialising anything."""
-    scheme, sep, rest = url.partition("://")
-    if not sep:
-        return None
-    end = len(rest)
-    for stop in "/?#":
-        index = rest.find(stop)
-        if index != -1:
-            end = min(end, index)
-    return scheme + sep, rest[:end], rest[end:]
-
-
-def default_port_variants(url: str) -> tuple[str, ...]:
-    """``url`` itself, then the same URL with the default port toggled.
-
-    ``https://host/p`` gives ``("https://host/p", "https://host:443/p")`` and
-    ``http://host:80/p`` gives ``("http://host:80/p", "http://host/p")``. A URL with a non-default
-    port, or of another scheme, gives only itself. Nothing else in the URL is touched.
-    """
-    parts = _split_netloc(url)
-    if parts is None:
-        return (url,)
-    prefix, netloc, rest = parts
-    default = _DEFAULT_PORTS.get(prefix[:-3].lower())
-    if default is None:
-        return (url,)
-    userinfo, at, hostport = netloc.rpartition("@")
-    if hostport.startswith("["):  # IPv6 literal
-        close = hostport.find("]")
-        if close == -1:
-            return (url,)
-        host, after = hostport[: close + 1], hostport[close + 1 :]
-        port = after[1:] if after.startswith(":") else None
-        if after and port is None:
-            return (url,)
-    else:
-        host, colon, port_text = hostport.partition(":")
-        port = port_text if colon else None
-    if port is None:
-        new_hostport = f"{host}:{default}"
-    elif _DIGITS.fullmatch(port) and int(port) == default:
-        new_hostport = host
-    else:
-        return (url,)
-    return (url, f"{prefix}{userinfo}{at}{new_hostport}{rest}")

@@ -7,18 +7,8 @@ import re
 from dataclasses import dataclass
 from typing import ClassVar
 
-from hookproof.signing.base import (
-    _OK,
-    _UNIX_SECONDS,
-    Capabilities,
-    Scheme,
-    Verdict,
-    Window,
-    _hmac,
-    _reject,
-    _same,
-    _strip_fragment,
-)
+from hookproof.signing.base import OK, Capabilities, Scheme, Verdict, Window, reject
+from hookproof.signing.primitives import UNIX_SECONDS, hmac_digest, same, strip_fragment
 from hookproof.transport.wire import WireRequest, header
 
 _HMAC_DIGESTS = {"sha1": "sha1", "sha256": "sha256", "sha512": "sha512"}
@@ -61,7 +51,7 @@ class HmacScheme(Scheme):
         if "{" in leftover or "}" in leftover or "{body}" not in self.template:
             raise ValueError("signature.template is text with {timestamp}, {id}, {url} and "
                              "{body} (which it must hold)")
-        if "{timestamp}" in self.template and not self.timestamped:
+        if "{timestamp}" in self.template and not self.capabilities.timestamped:
             raise ValueError("signature.template signs {timestamp}: give "
                              "signature.timestamp_header, or {timestamp} in signature.format")
         if "{id}" in self.template and not self.id_header:
@@ -81,11 +71,11 @@ class HmacScheme(Scheme):
         return before.encode("utf-8") + request.body + after.encode("utf-8")
 
     def _mac(self, secret: str, content: bytes) -> str:
-        digest = _hmac(secret.encode("utf-8"), content, _HMAC_DIGESTS[self.algorithm])
+        digest = hmac_digest(secret.encode("utf-8"), content, _HMAC_DIGESTS[self.algorithm])
         return digest.hex() if self.encoding == "hex" else base64.b64encode(digest).decode()
 
     def _content(self, request: WireRequest, url: str, now: int) -> bytes:
-        return self._text(request, now, _strip_fragment(url))
+        return self._text(request, now, strip_fragment(url))
 
     def _signed(self, request: WireRequest, secret: str, url: str, now: int) -> WireRequest:
         signature = self._mac(secret, self._content(request, url, now))
@@ -108,20 +98,20 @@ class HmacScheme(Scheme):
                window: Window) -> Verdict:
         received = header(request, self.header)
         if not received:
-            return _reject("missing", f"no {self.header} header")
+            return reject("missing", f"no {self.header} header")
         parsed = self._parse(received)
         if parsed is None:
-            return _reject("malformed", f"{self.header} is not {self.format}")
+            return reject("malformed", f"{self.header} is not {self.format}")
         signature, stamp = parsed
         if self.timestamp_header:
             stamp = header(request, self.timestamp_header)
             if not stamp:
-                return _reject("missing", f"no {self.timestamp_header} header")
-        if stamp is not None and not _UNIX_SECONDS.fullmatch(stamp):
-            return _reject("malformed", f"the timestamp {stamp[:20]!r} is not unix seconds")
-        expected = self._mac(secret, self._text(request, stamp or "", _strip_fragment(url)))
-        if not _same(signature, expected):
-            return _reject("mismatch", "the signature does not match")
+                return reject("missing", f"no {self.timestamp_header} header")
+        if stamp is not None and not UNIX_SECONDS.fullmatch(stamp):
+            return reject("malformed", f"the timestamp {stamp[:20]!r} is not unix seconds")
+        expected = self._mac(secret, self._text(request, stamp or "", strip_fragment(url)))
+        if not same(signature, expected):
+            return reject("mismatch", "the signature does not match")
         if stamp is None:
-            return _OK
+            return OK
         return window.check(int(stamp), now)

@@ -4,19 +4,10 @@ from __future__ import annotations
 
 import hmac
 from dataclasses import dataclass
-from typing import ClassVar, Final
+from typing import ClassVar
 
-from hookproof.signing.base import (
-    _HEX64,
-    _UNIX_SECONDS,
-    Capabilities,
-    Scheme,
-    Verdict,
-    Window,
-    _reject,
-    _same,
-    url_without_query,
-)
+from hookproof.signing.base import Capabilities, Scheme, Verdict, Window, reject
+from hookproof.signing.primitives import HEX64, UNIX_SECONDS, same, url_without_query
 from hookproof.transport.wire import WireRequest, header, required_header
 
 
@@ -36,10 +27,6 @@ def operator_signature(
     return hmac.new(secret.encode("utf-8"), message, "sha256").hexdigest()
 
 
-_CAPABILITIES: Final = Capabilities(signs_url=True, timestamped=True, tolerance=30,
-                                    future_tolerance=30)
-
-
 @dataclass(frozen=True)
 class OperatorScheme(Scheme):
     """``X-Signature`` over URL (no query), idempotency key, ``X-Timestamp`` and body.
@@ -49,10 +36,8 @@ class OperatorScheme(Scheme):
     timestamp_header: str = "X-Timestamp"
     idempotency_header: str = "X-Idempotency-Key"
     name: ClassVar[str] = "operator"
-
-    @property
-    def capabilities(self) -> Capabilities:
-        return _CAPABILITIES
+    CAPABILITIES: ClassVar[Capabilities] = Capabilities(
+        signs_url=True, timestamped=True, tolerance=30, future_tolerance=30)
 
     def _content(self, request: WireRequest, url: str, now: int) -> bytes:
         key = required_header(request, self.idempotency_header)
@@ -68,20 +53,20 @@ class OperatorScheme(Scheme):
                window: Window) -> Verdict:
         received = header(request, self.header)
         if received is None:
-            return _reject("missing", f"no {self.header} header")
+            return reject("missing", f"no {self.header} header")
         stamp = header(request, self.timestamp_header)
         if stamp is None:
-            return _reject("missing", f"no {self.timestamp_header} header")
+            return reject("missing", f"no {self.timestamp_header} header")
         key = header(request, self.idempotency_header)
         if key is None:
-            return _reject("missing", f"no {self.idempotency_header} header")
-        if not _UNIX_SECONDS.fullmatch(stamp):
-            return _reject("malformed",
+            return reject("missing", f"no {self.idempotency_header} header")
+        if not UNIX_SECONDS.fullmatch(stamp):
+            return reject("malformed",
                            f"{self.timestamp_header}={stamp[:20]!r} is not unix seconds")
-        if not _HEX64.fullmatch(received):
-            return _reject("malformed", f"{self.header} is not 64 hex digits")
+        if not HEX64.fullmatch(received):
+            return reject("malformed", f"{self.header} is not 64 hex digits")
         timestamp = int(stamp)
         expected = operator_signature(secret, url_without_query(url), key, timestamp, request.body)
-        if not _same(received, expected):
-            return _reject("mismatch", f"{self.header} does not match")
+        if not same(received, expected):
+            return reject("mismatch", f"{self.header} does not match")
         return window.check(timestamp, now)

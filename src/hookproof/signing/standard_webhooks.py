@@ -5,18 +5,10 @@ from __future__ import annotations
 import base64
 import binascii
 from dataclasses import dataclass
-from typing import ClassVar, Final
+from typing import ClassVar
 
-from hookproof.signing.base import (
-    _UNIX_SECONDS,
-    Capabilities,
-    Scheme,
-    Verdict,
-    Window,
-    _hmac,
-    _reject,
-    _same,
-)
+from hookproof.signing.base import Capabilities, Scheme, Verdict, Window, reject
+from hookproof.signing.primitives import UNIX_SECONDS, hmac_digest, same
 from hookproof.transport.wire import WireRequest, header, required_header
 
 
@@ -40,11 +32,8 @@ def standard_webhooks_signing_string(msg_id: str, timestamp: int, body: bytes) -
 def standard_webhooks_signature(secret: str, msg_id: str, timestamp: int, body: bytes) -> str:
     """The Base64 ``v1`` signature (without the ``v1,`` prefix)."""
     message = standard_webhooks_signing_string(msg_id, timestamp, body)
-    digest = _hmac(standard_webhooks_key(secret), message, "sha256")
+    digest = hmac_digest(standard_webhooks_key(secret), message, "sha256")
     return base64.b64encode(digest).decode("ascii")
-
-
-_CAPABILITIES: Final = Capabilities(timestamped=True, tolerance=300, future_tolerance=300)
 
 
 @dataclass(frozen=True)
@@ -56,10 +45,8 @@ class StandardWebhooksScheme(Scheme):
     id_header: str = "webhook-id"
     timestamp_header: str = "webhook-timestamp"
     name: ClassVar[str] = "standard-webhooks"
-
-    @property
-    def capabilities(self) -> Capabilities:
-        return _CAPABILITIES
+    CAPABILITIES: ClassVar[Capabilities] = Capabilities(
+        timestamped=True, tolerance=300, future_tolerance=300)
 
     def _content(self, request: WireRequest, url: str, now: int) -> bytes:
         msg_id = required_header(request, self.id_header)
@@ -75,26 +62,26 @@ class StandardWebhooksScheme(Scheme):
                window: Window) -> Verdict:
         msg_id = header(request, self.id_header)
         if not msg_id:
-            return _reject("missing", f"no {self.id_header} header")
+            return reject("missing", f"no {self.id_header} header")
         stamp = header(request, self.timestamp_header)
         if not stamp:
-            return _reject("missing", f"no {self.timestamp_header} header")
+            return reject("missing", f"no {self.timestamp_header} header")
         received = header(request, self.header)
         if not received:
-            return _reject("missing", f"no {self.header} header")
-        if not _UNIX_SECONDS.fullmatch(stamp):
-            return _reject("malformed",
+            return reject("missing", f"no {self.header} header")
+        if not UNIX_SECONDS.fullmatch(stamp):
+            return reject("malformed",
                            f"{self.timestamp_header}={stamp[:20]!r} is not unix seconds")
         entries = [entry.partition(",") for entry in received.split(" ") if entry]
         versioned = [(version, value) for version, comma, value in entries if comma]
         if not versioned:
-            return _reject("malformed", f"{self.header} has no <version>,<signature> entry")
+            return reject("malformed", f"{self.header} has no <version>,<signature> entry")
         timestamp = int(stamp)
         expected = standard_webhooks_signature(secret, msg_id, timestamp, request.body)
         matched = False
         for version, value in versioned:
             if version == "v1":  # unknown versions (v1a, v2, ...) are skipped
-                matched = _same(value, expected) | matched
+                matched = same(value, expected) | matched
         if not matched:
-            return _reject("mismatch", "no v1 signature matches")
+            return reject("mismatch", "no v1 signature matches")
         return window.check(timestamp, now)

@@ -9,21 +9,18 @@ from dataclasses import dataclass
 from typing import ClassVar, Final
 from urllib.parse import unquote_to_bytes
 
-from hookproof.signing.base import (
-    _OK,
-    SETTINGS_HEADER,
-    Capabilities,
-    Scheme,
-    Verdict,
-    Window,
-    _hmac,
-    _reject,
-    _same,
-    _strip_fragment,
+from hookproof.signing.base import OK, Capabilities, Scheme, Verdict, Window, reject
+from hookproof.signing.primitives import (
     default_port_variants,
+    hmac_digest,
+    same,
     sha256_hex,
+    strip_fragment,
 )
 from hookproof.transport.wire import WireRequest, header
+
+SETTINGS_HEADER: Final = "X-Twilio-Webhooks-Signature-Settings"
+"""The header Twilio adds to requests signed with a SharedKey."""
 
 _TWILIO_ALGORITHMS: Final = {"HMAC-SHA1": "sha1", "HMAC-SHA256": "sha256"}
 _TWILIO_DIGEST_SIZES: Final = {"HMAC-SHA1": 20, "HMAC-SHA256": 32}
@@ -76,7 +73,7 @@ def twilio_signing_string(
         grouped.setdefault(name, set()).add(value)
     # Code-point order of str equals byte order of their UTF-8 encodings.
     tail = "".join(name + value for name in sorted(grouped) for value in sorted(grouped[name]))
-    return _strip_fragment(url) + tail
+    return strip_fragment(url) + tail
 
 
 def twilio_signature(
@@ -89,7 +86,7 @@ def twilio_signature(
     with the UTF-8 ``secret`` (Auth Token, or SharedKey secret with ``HMAC-SHA256``)."""
     digest = _TWILIO_ALGORITHMS[_twilio_algorithm(algorithm)]
     message = twilio_signing_string(url, params).encode("utf-8")
-    return base64.b64encode(_hmac(secret.encode("utf-8"), message, digest)).decode("ascii")
+    return base64.b64encode(hmac_digest(secret.encode("utf-8"), message, digest)).decode("ascii")
 
 
 def twilio_body_hash_url(url: str, body: bytes) -> str:
@@ -98,14 +95,14 @@ def twilio_body_hash_url(url: str, body: bytes) -> str:
     Any ``bodySHA256`` already present is replaced (so re-signing is idempotent); the other
     query parameters are kept byte for byte. A fragment is dropped: it is never sent.
     """
-    base, _, query = _strip_fragment(url).partition("?")
+    base, _, query = strip_fragment(url).partition("?")
     kept = [part for part in query.split("&") if part and part.partition("=")[0] != "bodySHA256"]
     kept.append(f"bodySHA256={sha256_hex(body)}")
     return f"{base}?{'&'.join(kept)}"
 
 
 def _query_value(url: str, name: str) -> str | None:
-    query = _strip_fragment(url).partition("?")[2]
+    query = strip_fragment(url).partition("?")[2]
     for part in query.split("&"):
         key, _, value = part.partition("=")
         if key == name:
@@ -154,7 +151,8 @@ class TwilioScheme(Scheme):
         # with body_hash the returned request's URL carries bodySHA256
         digest = _TWILIO_ALGORITHMS[self.algorithm]
         content = self._content(request, url, now)
-        value = base64.b64encode(_hmac(secret.encode("utf-8"), content, digest)).decode("ascii")
+        mac = hmac_digest(secret.encode("utf-8"), content, digest)
+        value = base64.b64encode(mac).decode("ascii")
         sent = request
         if self._uses_body_hash(request):
             sent = request.with_url(twilio_body_hash_url(request.url, request.body))
@@ -170,13 +168,13 @@ class TwilioScheme(Scheme):
         ``bodySHA256`` in the URL is the SHA-256 of the raw body. No timestamp is involved."""
         received = header(request, self.header)
         if received is None:
-            return _reject("missing", f"no {self.header} header")
+            return reject("missing", f"no {self.header} header")
         try:
             decoded = base64.b64decode(received, validate=True)
         except (binascii.Error, ValueError):
-            return _reject("malformed", f"{self.header} is not Base64")
+            return reject("malformed", f"{self.header} is not Base64")
         if len(decoded) != _TWILIO_DIGEST_SIZES[self.algorithm]:
-            return _reject("malformed", f"{self.header} is not a {self.algorithm} digest")
+            return reject("malformed", f"{self.header} is not a {self.algorithm} digest")
         digest = _TWILIO_ALGORITHMS[self.algorithm]
         key = secret.encode("utf-8")
         params = (
@@ -185,13 +183,13 @@ class TwilioScheme(Scheme):
         matched = False
         for candidate in default_port_variants(url):
             message = twilio_signing_string(candidate, params).encode("utf-8")
-            expected = base64.b64encode(_hmac(key, message, digest)).decode("ascii")
+            expected = base64.b64encode(hmac_digest(key, message, digest)).decode("ascii")
             # No short-circuit: both variants are always computed and compared.
-            matched = _same(received, expected) | matched
+            matched = same(received, expected) | matched
         if not matched:
-            return _reject("mismatch", "no URL variant matches")
+            return reject("mismatch", "no URL variant matches")
         if self._uses_body_hash(request):
             claimed = _query_value(url, "bodySHA256")
-            if claimed is None or not _same(claimed, sha256_hex(request.body)):
-                return _reject("body-hash", "bodySHA256 does not match the raw body")
-        return _OK
+            if claimed is None or not same(claimed, sha256_hex(request.body)):
+                return reject("body-hash", "bodySHA256 does not match the raw body")
+        return OK

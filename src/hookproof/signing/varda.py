@@ -4,17 +4,10 @@ from __future__ import annotations
 
 import hmac
 from dataclasses import dataclass
-from typing import ClassVar, Final
+from typing import ClassVar
 
-from hookproof.signing.base import (
-    _UNIX_SECONDS,
-    Capabilities,
-    Scheme,
-    Verdict,
-    Window,
-    _reject,
-    _same,
-)
+from hookproof.signing.base import Capabilities, Scheme, Verdict, Window, reject
+from hookproof.signing.primitives import UNIX_SECONDS, same
 from hookproof.transport.wire import WireRequest, header
 
 
@@ -38,19 +31,14 @@ def _parse_kv_header(value: str) -> list[tuple[str, str]]:
     return pairs
 
 
-_CAPABILITIES: Final = Capabilities(timestamped=True, tolerance=300, future_tolerance=300)
-
-
 @dataclass(frozen=True)
 class VardaScheme(Scheme):
     """``X-Varda-Signature: t=<unix>,v1=<hex>``. Documented window: 300 s both ways."""
 
     header: str = "X-Varda-Signature"
     name: ClassVar[str] = "varda"
-
-    @property
-    def capabilities(self) -> Capabilities:
-        return _CAPABILITIES
+    CAPABILITIES: ClassVar[Capabilities] = Capabilities(
+        timestamped=True, tolerance=300, future_tolerance=300)
 
     def _content(self, request: WireRequest, url: str, now: int) -> bytes:
         return varda_signing_string(now, request.body)
@@ -65,20 +53,20 @@ class VardaScheme(Scheme):
                window: Window) -> Verdict:
         received = header(request, self.header)
         if received is None:
-            return _reject("missing", f"no {self.header} header")
+            return reject("missing", f"no {self.header} header")
         pairs = _parse_kv_header(received)
         stamps = {value for key, value in pairs if key == "t"}
         candidates = [value for key, value in pairs if key == "v1"]
         if len(stamps) != 1 or not candidates:
-            return _reject("malformed", "need exactly one t and at least one v1")
+            return reject("malformed", "need exactly one t and at least one v1")
         stamp = stamps.pop()
-        if not _UNIX_SECONDS.fullmatch(stamp):
-            return _reject("malformed", f"t={stamp[:20]!r} is not unix seconds")
+        if not UNIX_SECONDS.fullmatch(stamp):
+            return reject("malformed", f"t={stamp[:20]!r} is not unix seconds")
         timestamp = int(stamp)
         expected = varda_signature(secret, timestamp, request.body)
         matched = False
         for candidate in candidates:
-            matched = _same(candidate, expected) | matched
+            matched = same(candidate, expected) | matched
         if not matched:
-            return _reject("mismatch", "no v1 matches")
+            return reject("mismatch", "no v1 matches")
         return window.check(timestamp, now)
