@@ -341,13 +341,8 @@ def validate(
     return engine.validator(spec.event(name).request).validate(payload)
 
 
-def validate_response(
-    body: object,
-    *,
-    provider: str,
-    event: str,
-    catalogue: Catalogue | None = None,
-) -> ValidationResult:
+def validate_response(body: object, *, provider: str, event: str,
+                      catalogue: Catalogue | None = None) -> ValidationResult:
     """Validate the JSON answer of a response-bearing hook against its response contract."""
     engine = engine_for(catalogue)
     spec = engine.catalogue.provider(provider).event(event)
@@ -356,13 +351,8 @@ def validate_response(
     return engine.validator(spec.response).validate(body)
 
 
-def validate_resource(
-    document: object,
-    *,
-    provider: str,
-    resource: str,
-    catalogue: Catalogue | None = None,
-) -> ValidationResult:
+def validate_resource(document: object, *, provider: str, resource: str,
+                      catalogue: Catalogue | None = None) -> ValidationResult:
     """Validate a documented REST resource (e.g. Twilio's Webhook Configuration)."""
     engine = engine_for(catalogue)
     spec = engine.catalogue.provider(provider).resource(resource)

@@ -76,37 +76,19 @@ def _scheme(provider: str, algorithm: str | None = None) -> Scheme:
     return scheme_for(signature, encoding=encoding)
 
 
-def _entry(
-    vid: str,
-    description: str,
-    request: WireRequest,
-    secret: str,
-    *,
-    expect: str = "accept",
-    reason: Reason = "ok",
-    now: int | None = None,
-    signing_string: bytes | None = None,
-    algorithm: str | None = None,
-) -> dict[str, Any]:
-    entry: dict[str, Any] = {
-        "id": vid,
-        "description": description,
-        "expect": expect,
-        "reason": reason,
-        "secret": secret,
-    }
+def _entry(vid: str, description: str, request: WireRequest, secret: str, *,
+           expect: str = "accept", reason: Reason = "ok", now: int | None = None,
+           signing_string: bytes | None = None, algorithm: str | None = None) -> dict[str, Any]:
+    """One vector as ``vectors.json`` holds it."""
+    entry: dict[str, Any] = {"id": vid, "description": description, "expect": expect,
+                             "reason": reason, "secret": secret}
     if algorithm is not None:
         entry["algorithm"] = algorithm
-    entry.update(
-        {
-            "method": request.method,
-            "url": request.url,
-            "headers": dict(request.headers),
-            "body": request.body.decode("utf-8"),
-            "now": now,
-            "signing_string": None if signing_string is None else signing_string.decode("utf-8"),
-        }
-    )
+    entry.update({
+        "method": request.method, "url": request.url, "headers": dict(request.headers),
+        "body": request.body.decode("utf-8"), "now": now,
+        "signing_string": None if signing_string is None else signing_string.decode("utf-8"),
+    })
     return entry
 
 
@@ -122,18 +104,9 @@ def _port(url: str) -> str:
 # --------------------------------------------------------------------------------------------------
 
 
-def _twilio(
-    provider: str,
-    vid: str,
-    description: str,
-    *,
-    url: str,
-    body: str = "",
-    method: str = "POST",
-    secret: str = _TOKEN,
-    algorithm: str = "HMAC-SHA1",
-    signing_url: str | None = None,
-) -> tuple[dict[str, Any], WireRequest]:
+def _twilio(provider: str, vid: str, description: str, *, url: str, body: str = "",
+            method: str = "POST", secret: str = _TOKEN, algorithm: str = "HMAC-SHA1",
+            signing_url: str | None = None) -> tuple[dict[str, Any], WireRequest]:
     """A positive Twilio vector, plus the signed request for deriving negative ones."""
     scheme = _scheme(provider, algorithm)
     encoding = SIGNATURES[provider][1]
@@ -145,26 +118,10 @@ def _twilio(
     return entry, signed
 
 
-def _reject(
-    vid: str,
-    description: str,
-    request: WireRequest,
-    secret: str,
-    reason: Reason,
-    *,
-    now: int | None = None,
-    algorithm: str | None = None,
-) -> dict[str, Any]:
-    return _entry(
-        vid,
-        description,
-        request,
-        secret,
-        expect="reject",
-        reason=reason,
-        now=now,
-        algorithm=algorithm,
-    )
+def _reject(vid: str, description: str, request: WireRequest, secret: str, reason: Reason, *,
+            now: int | None = None, algorithm: str | None = None) -> dict[str, Any]:
+    return _entry(vid, description, request, secret, expect="reject", reason=reason, now=now,
+                  algorithm=algorithm)
 
 
 def _form(*pairs: tuple[str, str]) -> str:
@@ -209,131 +166,74 @@ _TC_V3_URL: Final = "https://example.com/hooks/twilio"
 _TC_V4_URL: Final = "https://example.com/hooks/twilio/pre"
 
 
+_Positive = tuple[str, str, str, str, dict[str, Any]]
+"""A positive Twilio vector as a row: id, description, URL, body, other settings."""
+_Negative = tuple[str, str, WireRequest, Reason]
+"""A negative vector as a row: id, description, the request sent, why it is refused."""
+
+
+def _positives(provider: str, rows: list[_Positive]) -> list[dict[str, Any]]:
+    return [_twilio(provider, vid, what, url=url, body=body, **more)[0]
+            for vid, what, url, body, more in rows]
+
+
+def _negatives(rows: list[_Negative]) -> list[dict[str, Any]]:
+    return [_reject(vid, what, request, _TOKEN, reason) for vid, what, request, reason in rows]
+
+
+def _with_port(vid: str, url: str, body: str, what: str = "") -> _Positive:
+    """``vid`` signed over the URL with its default port, sent without it."""
+    what = what or f"{vid} signed over {_port(url)}, sent to {url}: accept"
+    return (f"{vid}-port", what, url, body, {"signing_url": _port(url)})
+
+
 def _tc_v4(provider: str, vid: str, note: str) -> list[dict[str, Any]]:
     description = (
         "Group MMS onConversationAdd: MessagingBinding.Address repeated, values not sorted on the "
         "wire; the signing string sorts them" + note
     )
-    plain, _ = _twilio(provider, vid, description, url=_TC_V4_URL, body=TC_V4_BODY)
-    port, _ = _twilio(
-        provider,
-        f"{vid}-port",
-        f"{vid} signed over {_port(_TC_V4_URL)}, sent to {_TC_V4_URL}: accept",
-        url=_TC_V4_URL,
-        body=TC_V4_BODY,
-        signing_url=_port(_TC_V4_URL),
-    )
-    return [plain, port]
+    return _positives(provider, [(vid, description, _TC_V4_URL, TC_V4_BODY, {}),
+                                 _with_port(vid, _TC_V4_URL, TC_V4_BODY)])
 
 
 def _twilio_conversations() -> list[dict[str, Any]]:
     p = "twilio-conversations"
-    out: list[dict[str, Any]] = []
+    rows: list[_Positive] = []
     for vid, url, params, what in (
-        (
-            "TC-V1",
-            "https://example.com/myapp.php?foo=1&bar=2",
-            _TC_V1_PARAMS,
-            "Twilio documentation example",
-        ),
-        (
-            "TC-V2",
-            "https://mycompany.com/myapp.php?foo=1&bar=2",
-            _TC_V2_PARAMS,
-            "twilio-python / twilio-node SDK test vector",
-        ),
+        ("TC-V1", "https://example.com/myapp.php?foo=1&bar=2", _TC_V1_PARAMS,
+         "Twilio documentation example"),
+        ("TC-V2", "https://mycompany.com/myapp.php?foo=1&bar=2", _TC_V2_PARAMS,
+         "twilio-python / twilio-node SDK test vector"),
     ):
-        entry, _ = _twilio(p, vid, f"{what} (form POST)", url=url, body=_form(*params))
-        out.append(entry)
-        entry, _ = _twilio(
-            p,
-            f"{vid}-port",
-            f"{vid} signed over {_port(url)}, sent to {url}: the receiver must try both forms",
-            url=url,
-            body=_form(*params),
-            signing_url=_port(url),
-        )
-        out.append(entry)
-    v3, v3_signed = _twilio(
-        p,
-        "TC-V3",
-        "onMessageAdd: values with spaces, '+' and non-ASCII; the signed Body is the decoded "
-        "'Hello wörld + café'",
-        url=_TC_V3_URL,
-        body=TC_V3_BODY,
-    )
-    out.append(v3)
-    out.append(
-        _twilio(
-            p,
-            "TC-V3-port",
-            f"TC-V3 signed over {_port(_TC_V3_URL)}, sent to {_TC_V3_URL}: accept",
-            url=_TC_V3_URL,
-            body=TC_V3_BODY,
-            signing_url=_port(_TC_V3_URL),
-        )[0]
-    )
+        rows.append((vid, f"{what} (form POST)", url, _form(*params), {}))
+        rows.append(_with_port(vid, url, _form(*params),
+                               f"{vid} signed over {_port(url)}, sent to {url}: the receiver "
+                               "must try both forms"))
+    rows.append(("TC-V3", "onMessageAdd: values with spaces, '+' and non-ASCII; the signed Body "
+                 "is the decoded 'Hello wörld + café'", _TC_V3_URL, TC_V3_BODY, {}))
+    rows.append(_with_port("TC-V3", _TC_V3_URL, TC_V3_BODY))
+    out = _positives(p, rows)
     out.extend(_tc_v4(p, "TC-V4", ""))
-    out.append(
-        _twilio(
-            p,
-            "TC-V5",
-            "onConversationStateUpdated delivered with GET: the signing string is the URL alone",
-            url=TC_V5_URL,
-            method="GET",
-        )[0]
-    )
-    out.append(
-        _twilio(
-            p,
-            "TC-V6",
-            "SharedKey variant (hookproof emulation): HMAC-SHA256 keyed with the UTF-8 SharedKey "
-            "secret over the TC-V3 signing string, Base64 in X-Twilio-Signature",
-            url=_TC_V3_URL,
-            body=TC_V3_BODY,
-            secret=_SHARED_KEY,
-            algorithm="HMAC-SHA256",
-        )[0]
-    )
+    out.extend(_positives(p, [
+        ("TC-V5", "onConversationStateUpdated delivered with GET: the signing string is the URL "
+         "alone", TC_V5_URL, "", {"method": "GET"}),
+        ("TC-V6", "SharedKey variant (hookproof emulation): HMAC-SHA256 keyed with the UTF-8 "
+         "SharedKey secret over the TC-V3 signing string, Base64 in X-Twilio-Signature",
+         _TC_V3_URL, TC_V3_BODY, {"secret": _SHARED_KEY, "algorithm": "HMAC-SHA256"}),
+    ]))
     # Negative cases derived from TC-V3 (twilio-conversations.md §3).
-    out.append(
-        _reject(
-            "TC-V3-missing",
-            "TC-V3 with X-Twilio-Signature removed",
-            v3_signed.without_headers("X-Twilio-Signature"),
-            _TOKEN,
-            "missing",
-        )
-    )
-    wrong = _scheme(p).sign(v3_signed, "54321", now=0)
-    out.append(
-        _reject(
-            "TC-V3-wrong-secret",
-            "TC-V3 signed with token 54321; the receiver's token is 12345",
-            wrong,
-            _TOKEN,
-            "mismatch",
-        )
-    )
-    out.append(
-        _reject(
-            "TC-V3-tampered-body",
-            "TC-V3 with Body changed after signing",
-            v3_signed.with_body(TC_V3_BODY.replace("Body=Hello+w", "Body=Goodbye+w").encode()),
-            _TOKEN,
-            "mismatch",
-        )
-    )
-    other = _scheme(p).sign(v3_signed, _TOKEN, now=0, signing_url="https://example.com/hooks/other")
-    out.append(
-        _reject(
-            "TC-V3-tampered-url",
-            f"TC-V3 signed for https://example.com/hooks/other, sent to {_TC_V3_URL}",
-            other,
-            _TOKEN,
-            "mismatch",
-        )
-    )
+    v3 = _twilio(p, "TC-V3", "", url=_TC_V3_URL, body=TC_V3_BODY)[1]
+    other = "https://example.com/hooks/other"
+    out.extend(_negatives([
+        ("TC-V3-missing", "TC-V3 with X-Twilio-Signature removed",
+         v3.without_headers("X-Twilio-Signature"), "missing"),
+        ("TC-V3-wrong-secret", "TC-V3 signed with token 54321; the receiver's token is 12345",
+         _scheme(p).sign(v3, "54321", now=0), "mismatch"),
+        ("TC-V3-tampered-body", "TC-V3 with Body changed after signing",
+         v3.with_body(TC_V3_BODY.replace("Body=Hello+w", "Body=Goodbye+w").encode()), "mismatch"),
+        ("TC-V3-tampered-url", f"TC-V3 signed for {other}, sent to {_TC_V3_URL}",
+         _scheme(p).sign(v3, _TOKEN, now=0, signing_url=other), "mismatch"),
+    ]))
     return out
 
 
@@ -350,126 +250,41 @@ _TO_V3_BODY: Final = '{"CallSid":"CA1234567890ABCDE","Caller":"+12349013030"}'
 
 def _twilio_orchestrator() -> list[dict[str, Any]]:
     p = "twilio-orchestrator"
-    out: list[dict[str, Any]] = []
-    v1, v1_signed = _twilio(
-        p,
-        "TO-V1",
-        "Orchestrator-shaped JSON body; the URL carries bodySHA256 and is signed alone",
-        url=_TO_V1_URL,
-        body=_TO_V1_BODY,
-    )
-    out.append(v1)
-    out.append(
-        _twilio(
-            p,
-            "TO-V1-port",
-            f"TO-V1 signed over {_port(_TO_V1_URL)}?bodySHA256=…, sent without the port: accept",
-            url=_TO_V1_URL,
-            body=_TO_V1_BODY,
-            signing_url=_port(_TO_V1_URL),
-        )[0]
-    )
     foo_bar = "https://mycompany.com/myapp.php?foo=1&bar=2"
-    out.append(
-        _twilio(
-            p,
-            "TO-V2a",
-            "twilio-node SDK vector: query foo=1&bar=2 then bodySHA256",
-            url=foo_bar,
-            body=_TO_V2_BODY,
-        )[0]
-    )
-    out.append(
-        _twilio(
-            p,
-            "TO-V2b",
-            "twilio-node SDK vector: bodySHA256 is the only query parameter",
-            url="https://mycompany.com/myapp.php",
-            body=_TO_V2_BODY,
-        )[0]
-    )
-    out.append(
-        _twilio(
-            p,
-            "TO-V2c",
-            "twilio-node SDK vector with body {}: the published value is signed over the URL with "
-            ":443 and the request is sent without it (a port-variant vector)",
-            url=foo_bar,
-            body="{}",
-            signing_url=_port(foo_bar),
-        )[0]
-    )
-    out.append(
-        _twilio(
-            p,
-            "TO-V2c-noport",
-            "TO-V2c signed over the URL without the port",
-            url=foo_bar,
-            body="{}",
-        )[0]
-    )
-    v3, v3_signed = _twilio(
-        p,
-        "TO-V3",
-        "Twilio documentation body (body-hash vector only): bodySHA256 is the documented hash; "
-        "the documented signature's token is unpublished, so this one is signed with 12345",
-        url="https://example.com/myapp",
-        body=_TO_V3_BODY,
-    )
-    out.append(v3)
-    out.append(
-        _twilio(
-            p,
-            "TO-V4",
-            "SharedKey variant (hookproof emulation): HMAC-SHA256 over the TO-V1 signed URL",
-            url=_TO_V1_URL,
-            body=_TO_V1_BODY,
-            secret=_SHARED_KEY,
-            algorithm="HMAC-SHA256",
-        )[0]
-    )
-    out.append(
-        _reject(
-            "TO-V1-missing",
-            "TO-V1 with X-Twilio-Signature removed",
-            v1_signed.without_headers("X-Twilio-Signature"),
-            _TOKEN,
-            "missing",
-        )
-    )
-    out.append(
-        _reject(
-            "TO-V1-body-hash",
-            "TO-V1 with a valid URL signature, but the body no longer matches bodySHA256",
-            v1_signed.with_body(_TO_V1_BODY.replace("CREATED", "UPDATED").encode()),
-            _TOKEN,
-            "body-hash",
-        )
-    )
-    out.append(
-        _reject(
-            "TO-V3-body-hash",
-            "TO-V3 with the body re-serialised (spaces added) after hashing and signing",
-            v3_signed.with_body(_TO_V3_BODY.replace(",", ", ").encode()),
-            _TOKEN,
-            "body-hash",
-        )
-    )
-    other = _scheme(p).sign(
-        WireRequest("POST", _TO_V1_URL, {"Content-Type": _JSON}, _TO_V1_BODY.encode()),
-        _TOKEN,
-        now=0,
-        signing_url="https://example.com/webhooks/other",
-    )
-    out.append(
-        _reject(
-            "TO-V1-tampered-url",
-            f"TO-V1 signed for https://example.com/webhooks/other, sent to {_TO_V1_URL}",
-            other,
-            _TOKEN,
-            "mismatch",
-        )
-    )
+    out = _positives(p, [
+        ("TO-V1", "Orchestrator-shaped JSON body; the URL carries bodySHA256 and is signed alone",
+         _TO_V1_URL, _TO_V1_BODY, {}),
+        _with_port("TO-V1", _TO_V1_URL, _TO_V1_BODY, f"TO-V1 signed over {_port(_TO_V1_URL)}"
+                   "?bodySHA256=…, sent without the port: accept"),
+        ("TO-V2a", "twilio-node SDK vector: query foo=1&bar=2 then bodySHA256", foo_bar,
+         _TO_V2_BODY, {}),
+        ("TO-V2b", "twilio-node SDK vector: bodySHA256 is the only query parameter",
+         "https://mycompany.com/myapp.php", _TO_V2_BODY, {}),
+        ("TO-V2c", "twilio-node SDK vector with body {}: the published value is signed over the "
+         "URL with :443 and the request is sent without it (a port-variant vector)", foo_bar,
+         "{}", {"signing_url": _port(foo_bar)}),
+        ("TO-V2c-noport", "TO-V2c signed over the URL without the port", foo_bar, "{}", {}),
+        ("TO-V3", "Twilio documentation body (body-hash vector only): bodySHA256 is the "
+         "documented hash; the documented signature's token is unpublished, so this one is "
+         "signed with 12345", "https://example.com/myapp", _TO_V3_BODY, {}),
+        ("TO-V4", "SharedKey variant (hookproof emulation): HMAC-SHA256 over the TO-V1 signed "
+         "URL", _TO_V1_URL, _TO_V1_BODY, {"secret": _SHARED_KEY, "algorithm": "HMAC-SHA256"}),
+    ])
+    v1 = _twilio(p, "TO-V1", "", url=_TO_V1_URL, body=_TO_V1_BODY)[1]
+    v3 = _twilio(p, "TO-V3", "", url="https://example.com/myapp", body=_TO_V3_BODY)[1]
+    other = "https://example.com/webhooks/other"
+    unsigned = WireRequest("POST", _TO_V1_URL, {"Content-Type": _JSON}, _TO_V1_BODY.encode())
+    out.extend(_negatives([
+        ("TO-V1-missing", "TO-V1 with X-Twilio-Signature removed",
+         v1.without_headers("X-Twilio-Signature"), "missing"),
+        ("TO-V1-body-hash", "TO-V1 with a valid URL signature, but the body no longer matches "
+         "bodySHA256", v1.with_body(_TO_V1_BODY.replace("CREATED", "UPDATED").encode()),
+         "body-hash"),
+        ("TO-V3-body-hash", "TO-V3 with the body re-serialised (spaces added) after hashing and "
+         "signing", v3.with_body(_TO_V3_BODY.replace(",", ", ").encode()), "body-hash"),
+        ("TO-V1-tampered-url", f"TO-V1 signed for {other}, sent to {_TO_V1_URL}",
+         _scheme(p).sign(unsigned, _TOKEN, now=0, signing_url=other), "mismatch"),
+    ]))
     return out
 
 
@@ -485,59 +300,28 @@ _TF_V2_BODY: Final = (
 
 def _twilio_frontline() -> list[dict[str, Any]]:
     p = "twilio-frontline"
-    out: list[dict[str, Any]] = []
+    rows: list[_Positive] = []
     for vid, url, body, what in (
         ("TF-V1", "https://example.com/frontline/crm", _TF_V1_BODY, "CRM GetCustomersList"),
-        (
-            "TF-V2",
-            "https://example.com/frontline/outgoing",
-            _TF_V2_BODY,
-            "Outgoing GetProxyAddress",
-        ),
+        ("TF-V2", "https://example.com/frontline/outgoing", _TF_V2_BODY,
+         "Outgoing GetProxyAddress"),
     ):
-        out.append(_twilio(p, vid, f"{what} callback (form POST)", url=url, body=body)[0])
-        out.append(
-            _twilio(
-                p,
-                f"{vid}-port",
-                f"{vid} signed over {_port(url)}, sent to {url}: accept",
-                url=url,
-                body=body,
-                signing_url=_port(url),
-            )[0]
-        )
+        rows += [(vid, f"{what} callback (form POST)", url, body, {}),
+                 _with_port(vid, url, body)]
+    out = _positives(p, rows)
     out.extend(_tc_v4(p, "TC-V4", " (TF-V3: twilio-conversations TC-V4 applies unchanged)"))
     # Negative cases derived from TF-V1 as twilio-conversations.md §3 derives them from TC-V3.
     signed = _twilio(p, "TF-V1", "", url="https://example.com/frontline/crm", body=_TF_V1_BODY)[1]
-    out.append(
-        _reject(
-            "TF-V1-missing",
-            "TF-V1 with X-Twilio-Signature removed",
-            signed.without_headers("X-Twilio-Signature"),
-            _TOKEN,
-            "missing",
-        )
-    )
-    out.append(
-        _reject(
-            "TF-V1-tampered-body",
-            "TF-V1 with PageSize changed after signing",
-            signed.with_body(_TF_V1_BODY.replace("PageSize=30", "PageSize=31").encode()),
-            _TOKEN,
-            "mismatch",
-        )
-    )
-    out.append(
-        _reject(
-            "TF-V1-tampered-url",
-            "TF-V1 signed for https://example.com/frontline/other, sent to .../frontline/crm",
-            _scheme(p).sign(
-                signed, _TOKEN, now=0, signing_url="https://example.com/frontline/other"
-            ),
-            _TOKEN,
-            "mismatch",
-        )
-    )
+    other = "https://example.com/frontline/other"
+    out.extend(_negatives([
+        ("TF-V1-missing", "TF-V1 with X-Twilio-Signature removed",
+         signed.without_headers("X-Twilio-Signature"), "missing"),
+        ("TF-V1-tampered-body", "TF-V1 with PageSize changed after signing",
+         signed.with_body(_TF_V1_BODY.replace("PageSize=30", "PageSize=31").encode()),
+         "mismatch"),
+        ("TF-V1-tampered-url", f"TF-V1 signed for {other}, sent to .../frontline/crm",
+         _scheme(p).sign(signed, _TOKEN, now=0, signing_url=other), "mismatch"),
+    ]))
     return out
 
 
@@ -580,70 +364,26 @@ def _varda() -> list[dict[str, Any]]:
     sig = signed.headers["X-Varda-Signature"]
     return [
         _entry("VA-V1", "Known-answer vector", signed, s, now=t, signing_string=content),
-        _entry(
-            "VA-V1-resolved",
-            'Body with "status":"resolved", correctly signed',
-            signed_resolved,
-            s,
-            now=t,
-            signing_string=content_resolved,
-        ),
-        _entry(
-            "VA-V1-t+1",
-            "t=1711411201, correctly signed",
-            signed_next,
-            s,
-            now=t,
-            signing_string=content_next,
-        ),
-        _entry(
-            "VA-V1-unknown-key",
-            "VA-V1 with an unknown key in the header, which must be ignored",
-            signed.with_headers({"X-Varda-Signature": f"{sig},v0=deadbeef"}),
-            s,
-            now=t,
-            signing_string=content,
-        ),
-        _reject(
-            "VA-V1-tampered-body",
-            'Body changed to "status":"resolved", header unchanged',
-            signed.with_body(resolved.body),
-            s,
-            "mismatch",
-            now=t,
-        ),
-        _reject(
-            "VA-V1-shifted-t",
-            "Header t=1711411201 with the original v1",
-            signed.with_headers({"X-Varda-Signature": sig.replace(f"t={t}", f"t={t + 1}")}),
-            s,
-            "mismatch",
-            now=t,
-        ),
-        _reject(
-            "VA-V1-missing",
-            "X-Varda-Signature removed",
-            signed.without_headers("X-Varda-Signature"),
-            s,
-            "missing",
-            now=t,
-        ),
-        _reject(
-            "VA-V1-stale",
-            "Valid signature, t 301 s in the past (replay window 300 s, graded recommended)",
-            signed,
-            s,
-            "stale",
-            now=t + 301,
-        ),
-        _reject(
-            "VA-V1-future",
-            "Valid signature, t 301 s in the future (graded recommended)",
-            signed,
-            s,
-            "future",
-            now=t - 301,
-        ),
+        _entry("VA-V1-resolved", 'Body with "status":"resolved", correctly signed', signed_resolved,
+               s, now=t, signing_string=content_resolved),
+        _entry("VA-V1-t+1", "t=1711411201, correctly signed", signed_next, s, now=t,
+               signing_string=content_next),
+        _entry("VA-V1-unknown-key",
+               "VA-V1 with an unknown key in the header, which must be ignored",
+               signed.with_headers({"X-Varda-Signature": f"{sig},v0=deadbeef"}), s, now=t,
+               signing_string=content),
+        _reject("VA-V1-tampered-body", 'Body changed to "status":"resolved", header unchanged',
+                signed.with_body(resolved.body), s, "mismatch", now=t),
+        _reject("VA-V1-shifted-t", "Header t=1711411201 with the original v1",
+                signed.with_headers({"X-Varda-Signature": sig.replace(f"t={t}", f"t={t + 1}")}), s,
+                "mismatch", now=t),
+        _reject("VA-V1-missing", "X-Varda-Signature removed",
+                signed.without_headers("X-Varda-Signature"), s, "missing", now=t),
+        _reject("VA-V1-stale",
+                "Valid signature, t 301 s in the past (replay window 300 s, graded recommended)",
+                signed, s, "stale", now=t + 301),
+        _reject("VA-V1-future", "Valid signature, t 301 s in the future (graded recommended)",
+                signed, s, "future", now=t - 301),
     ]
 
 
@@ -691,14 +431,9 @@ def _operator() -> list[dict[str, Any]]:
     return [
         _entry("OP-V1", "conversation.ended", v1, k, now=t, signing_string=c1),
         _entry("OP-V2", "conversation.setup", v2, k, now=t, signing_string=c2),
-        _entry(
-            "OP-V1-query",
-            "OP-V1 delivered to ?tenant=42: still verifies, the query string is not signed",
-            with_query,
-            k,
-            now=t,
-            signing_string=c1,
-        ),
+        _entry("OP-V1-query",
+               "OP-V1 delivered to ?tenant=42: still verifies, the query string is not signed",
+               with_query, k, now=t, signing_string=c1),
         _reject(
             "OP-V1-query-signed",
             "OP-V1 delivered to ?tenant=42 with X-Signature computed over the URL including the "
@@ -708,31 +443,14 @@ def _operator() -> list[dict[str, Any]]:
             "mismatch",
             now=t,
         ),
-        _reject(
-            "OP-V1-missing",
-            "X-Signature removed",
-            v1.without_headers("X-Signature"),
-            k,
-            "missing",
-            now=t,
-        ),
-        _reject(
-            "OP-V1-tampered-body",
-            "Body changed after signing",
-            v1.with_body(OP_V1_BODY.replace("completed", "failed").encode()),
-            k,
-            "mismatch",
-            now=t,
-        ),
+        _reject("OP-V1-missing", "X-Signature removed", v1.without_headers("X-Signature"), k,
+                "missing", now=t),
+        _reject("OP-V1-tampered-body", "Body changed after signing",
+                v1.with_body(OP_V1_BODY.replace("completed", "failed").encode()), k, "mismatch",
+                now=t),
         _reject("OP-V1-stale", "Valid signature, X-Timestamp 31 s old", v1, k, "stale", now=t + 31),
-        _reject(
-            "OP-V1-future",
-            "Valid signature, X-Timestamp 31 s ahead (graded recommended)",
-            v1,
-            k,
-            "future",
-            now=t - 31,
-        ),
+        _reject("OP-V1-future", "Valid signature, X-Timestamp 31 s ahead (graded recommended)", v1,
+                k, "future", now=t - 31),
     ]
 
 
@@ -831,38 +549,14 @@ def _custom() -> list[dict[str, Any]]:
     return [
         _entry("SW-V1", "Upstream reference-library vector", v1, s, now=t, signing_string=c1),
         _entry("SW-V2", "The spec's minified example", v2, s, now=_SW_V2[1], signing_string=c2),
-        _entry(
-            "SW-V1-compact",
-            "Body without the space, correctly signed",
-            compact,
-            s,
-            now=t,
-            signing_string=c_compact,
-        ),
-        _entry(
-            "SW-V1-ts+1",
-            "webhook-timestamp 1614265331, correctly signed",
-            later,
-            s,
-            now=t,
-            signing_string=c_later,
-        ),
-        _entry(
-            "SW-V1-multi",
-            "Several signatures, one valid v1; the v2 entry is skipped",
-            with_sig(f"{other} v2,{other[3:]} {good}"),
-            s,
-            now=t,
-            signing_string=c1,
-        ),
-        _entry(
-            "SW-V1-no-prefix",
-            "Secret given without the whsec_ prefix",
-            v1,
-            s.removeprefix("whsec_"),
-            now=t,
-            signing_string=c1,
-        ),
+        _entry("SW-V1-compact", "Body without the space, correctly signed", compact, s, now=t,
+               signing_string=c_compact),
+        _entry("SW-V1-ts+1", "webhook-timestamp 1614265331, correctly signed", later, s, now=t,
+               signing_string=c_later),
+        _entry("SW-V1-multi", "Several signatures, one valid v1; the v2 entry is skipped",
+               with_sig(f"{other} v2,{other[3:]} {good}"), s, now=t, signing_string=c1),
+        _entry("SW-V1-no-prefix", "Secret given without the whsec_ prefix", v1,
+               s.removeprefix("whsec_"), now=t, signing_string=c1),
         *(_reject(vid, text, req, s, reason, now=now) for vid, text, req, reason, now in rejects),
     ]
 

@@ -7,6 +7,7 @@ sends the same bytes again.
 
 from __future__ import annotations
 
+import dataclasses
 import shlex
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -82,57 +83,47 @@ class Detail:
     """One structured finding of a failed check."""
 
     title: str
+    """What is wrong, in a few words."""
     expected: str
     got: str
     json_path: str | None = None
+    """Where in the answer (or payload), as a JSON path."""
     schema_path: str | None = None
+    """Where in the contract the rule broken is."""
 
 
+@dataclass(eq=False, kw_only=True, repr=False)
 class CheckFailure(AssertionError):
     """A check of the suite failed; carries everything needed to report and reproduce it."""
 
-    def __init__(
-        self,
-        *,
-        check: str,
-        provider: str,
-        event: str | None,
-        severity: Severity,
-        title: str,
-        expected: str,
-        got: str,
-        exchanges: Sequence[Exchange] = (),
-        json_path: str | None = None,
-        schema_path: str | None = None,
-        details: Sequence[Detail] = (),
-        secret_env: str = "HOOKPROOF_SECRET",
-        hint: str | None = None,
-        crash: bool = False,
-        receiver_output: str | None = None,
-        exit_status: str | None = None,
-    ) -> None:
-        self.check = check
-        self.provider = provider
-        self.event = event
-        self.severity = severity
-        self.title = title
-        self.expected = expected
-        self.got = got
-        # a bounded prefix of each body: a run keeps its failures until the end
-        self.exchanges = tuple(e.trimmed(KEPT_BODY) for e in exchanges)
-        self.json_path = json_path
-        self.schema_path = schema_path
-        self.details = tuple(details)
-        self.secret_env = secret_env
-        self.hint = hint
-        self.crash = crash
-        """The receiver stopped answering on this delivery (crashed or closed the connection)."""
-        if receiver_output is None and self.exchanges and self.exchanges[-1].trace:
-            receiver_output = self.exchanges[-1].trace  # an in-process app's own traceback
-        self.receiver_output = receiver_output
-        """What a managed receiver printed from this delivery on (its stack trace), or the
-        traceback an in-process app raised or logged."""
-        self.exit_status = exit_status
+    check: str
+    provider: str
+    event: str | None
+    severity: Severity
+    title: str
+    expected: str
+    got: str
+    exchanges: Sequence[Exchange] = ()
+    """What was sent and answered; a bounded prefix of each body is kept (a run keeps its
+    failures until the end)."""
+    json_path: str | None = None
+    schema_path: str | None = None
+    details: Sequence[Detail] = ()
+    secret_env: str = "HOOKPROOF_SECRET"
+    """The variable the reproduction line reads the secret from (never the secret)."""
+    hint: str | None = None
+    crash: bool = False
+    """The receiver stopped answering on this delivery (crashed or closed the connection)."""
+    receiver_output: str | None = None
+    """What a managed receiver printed from this delivery on (its stack trace), or the
+    traceback an in-process app raised or logged."""
+    exit_status: str | None = None
+
+    def __post_init__(self) -> None:
+        self.exchanges = tuple(e.trimmed(KEPT_BODY) for e in self.exchanges)
+        self.details = tuple(self.details)
+        if self.receiver_output is None and self.exchanges and self.exchanges[-1].trace:
+            self.receiver_output = self.exchanges[-1].trace  # an in-process app's traceback
         super().__init__(self.render())
 
     def __str__(self) -> str:
@@ -140,16 +131,7 @@ class CheckFailure(AssertionError):
 
     def evolve(self, **changes: Any) -> CheckFailure:
         """A copy with some fields changed (e.g. another severity, a richer title)."""
-        fields: dict[str, Any] = {
-            "check": self.check, "provider": self.provider, "event": self.event,
-            "severity": self.severity, "title": self.title, "expected": self.expected,
-            "got": self.got, "exchanges": self.exchanges, "json_path": self.json_path,
-            "schema_path": self.schema_path, "details": self.details,
-            "secret_env": self.secret_env, "hint": self.hint, "crash": self.crash,
-            "receiver_output": self.receiver_output, "exit_status": self.exit_status,
-        }
-        fields.update(changes)
-        return CheckFailure(**fields)
+        return dataclasses.replace(self, **changes)
 
     @property
     def output_label(self) -> str:

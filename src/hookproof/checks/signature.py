@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 import time
+from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 from hookproof.catalogue.variants import (
@@ -61,13 +62,17 @@ def wrong_secret_rejected(ctx: Context) -> None:
                  hint="compare the computed signature with the received one, in constant time")
 
 
+def _genuine_and_tampered(ctx: Context) -> tuple[Delivery, Any, bytes]:
+    """A genuine delivery, and its payload with one value changed, with that payload's body."""
+    payload = ctx.payload()
+    tampered = _tamper(ctx, payload)
+    return ctx.deliver(payload), tampered, ctx.builder.body_of(tampered)
+
+
 @check("signature.tampered_body_rejected", expectation="4xx")
 def tampered_body_rejected(ctx: Context) -> None:
     """A delivery whose body changed after signing is refused."""
-    payload = ctx.payload()
-    delivery = ctx.deliver(payload)
-    tampered_payload = _tamper(ctx, payload)
-    body = ctx.builder.body_of(tampered_payload)
+    delivery, tampered_payload, body = _genuine_and_tampered(ctx)
     request = delivery.request.with_body(body)
     if ctx.builder.method == "GET":
         request = ctx.builder.build(ctx.event, tampered_payload,
@@ -157,10 +162,8 @@ def malformed_header_rejected(ctx: Context) -> None:
 @check("signature.body_hash_mismatch_rejected", expectation="4xx", applies=_body_hash)
 def body_hash_mismatch_rejected(ctx: Context) -> None:
     """Twilio JSON: the URL signature is right but the body does not match bodySHA256."""
-    payload = ctx.payload()
-    delivery = ctx.deliver(payload)
-    request = delivery.request.with_body(ctx.builder.body_of(_tamper(ctx, payload)))
-    exchange = ctx.send(_replace(delivery, request))
+    delivery, _, body = _genuine_and_tampered(ctx)
+    exchange = ctx.send(_replace(delivery, delivery.request.with_body(body)))
     ctx.rejected(exchange, "a body that does not match bodySHA256 was accepted",
                  hint="compare SHA-256 (hex) of the raw body with the bodySHA256 query value")
 

@@ -4,6 +4,7 @@ judged delivery from your own tests) and ``hookproof_check`` (the check a suite 
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 import pytest
@@ -122,17 +123,17 @@ def hookproof_deliver(request: pytest.FixtureRequest, pytestconfig: pytest.Confi
     return deliver
 
 
+@dataclass(frozen=True)
 class CheckRun:
-    """One generated check, bound to the test item that runs it."""
+    """One generated check, bound to the test item that runs it, with what decides whether its
+    failure blocks the run (``--hookproof-strict``, the baseline)."""
 
-    def __init__(self, case: Any, target: Any, item: pytest.Item, strict: bool,
-                 baseline: frozenset[str], baseline_update: bool = False) -> None:
-        self.case = case
-        self.baseline_update = baseline_update
-        self.target = target
-        self.item = item
-        self.strict = strict
-        self.baseline = baseline
+    case: Any
+    target: Any
+    item: pytest.Item
+    strict: bool
+    baseline: frozenset[str]
+    baseline_update: bool = False
 
     def run(self) -> None:
         from hookproof.checks import run

@@ -88,25 +88,16 @@ def error(status: int, message: str, findings: Sequence[Finding] = ()) -> Answer
     return Answer.json(document, status)
 
 
+@dataclass(frozen=True)
 class Pipeline:
-    """The delivery pipeline assembled from a config's parts."""
+    """The delivery pipeline assembled from a config's parts (each swappable: see ``config``)."""
 
-    def __init__(
-        self,
-        config: ReceiverConfig,
-        *,
-        verifier: Verifier,
-        validator: Validator,
-        answerer: Answerer,
-        store: Store,
-        clock: Clock,
-    ) -> None:
-        self.config = config
-        self.verifier = verifier
-        self.validator = validator
-        self.answerer = answerer
-        self.store = store
-        self.clock = clock
+    config: ReceiverConfig
+    verifier: Verifier
+    validator: Validator
+    answerer: Answerer
+    store: Store
+    clock: Clock
 
     def deliver(self, hook: Hook, request: WireRequest) -> Answer:
         """Process one delivery. ``request.url`` is the URL the platform signed."""
