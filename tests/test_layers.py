@@ -130,3 +130,11 @@ def test_top_level_imports_form_no_cycle() -> None:
     for module in sorted(graph):
         if module not in state:
             visit(module)
+
+
+def test_the_readme_draws_every_layer_package() -> None:
+    readme = (SRC.parents[1] / "README.md").read_text(encoding="utf-8")
+    section = readme[readme.index("## Development"):]
+    packages = sorted(top for _, _, tops in LAYERS for top in tops if (SRC / top).is_dir())
+    missing = [package for package in packages if f"\n{package}/" not in section]
+    assert not missing, f"the README's development section does not draw: {missing}"

@@ -349,3 +349,78 @@ def test_the_bundled_catalogue_is_unchanged_without_contracts() -> None:
 
     assert CONTRACTS_VARIABLE not in os.environ
     assert "acme" not in load_catalogue().providers
+
+
+@pytest.fixture
+def isolated_catalogue(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """``hookproof run`` in this process sets the contracts variable and reloads the catalogue:
+    both are put back afterwards."""
+    from hookproof.catalogue import CONTRACTS_VARIABLE, load_catalogue
+
+    monkeypatch.setenv(CONTRACTS_VARIABLE, "")
+    load_catalogue.cache_clear()
+    yield
+    load_catalogue.cache_clear()
+
+
+def test_providers_in_the_run_config_are_loaded_for_every_target(
+        contracts: Path, reference: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+        capfd: pytest.CaptureFixture[str], isolated_catalogue: None) -> None:
+    from hookproof.cli import main
+
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv(SECRET_ENV, SW_SECRET)
+    (tmp_path / "hookproof.yaml").write_text(json.dumps({
+        "providers": [os.path.relpath(contracts, tmp_path)],  # relative to the config file
+        "targets": [{"name": name, "provider": name, "url": f"{reference}/{name}",
+                     "secret_env": SECRET_ENV, "effects_url": f"{reference}/{name}/effects"}
+                    for name in ("acme", "forge")],
+    }))
+    code = main(["run", "--jobs", "2"])
+    out, err = capfd.readouterr()
+    assert code == 0, out + err
+    assert SW_SECRET not in out + err
+    document = json.loads((tmp_path / "reports" / "conformance.json").read_text())
+    assert [t["name"] for t in document["targets"]] == ["acme", "forge"]
+    for target in document["targets"]:
+        assert target["summary"]["checks"] >= 12
+        assert target["summary"]["pass"] == target["summary"]["checks"], target["summary"]
+
+
+@pytest.mark.parametrize(("providers", "message"), [
+    ("no-such-folder", "providers: no-such-folder: no such directory"),
+    (42, "providers is a directory, or a list of directories"),
+    ([], "providers is a directory, or a list of directories"),
+])
+def test_bad_providers_in_the_run_config_are_one_line(
+        providers: Any, message: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+        capfd: pytest.CaptureFixture[str], isolated_catalogue: None) -> None:
+    from hookproof.cli import main
+
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "hookproof.yaml").write_text(json.dumps({
+        "providers": providers,
+        "targets": [{"name": "acme", "provider": "acme", "url": "http://127.0.0.1:9/acme"}]}))
+    assert main(["run"]) == 2
+    out, err = capfd.readouterr()
+    assert "Traceback" not in out + err
+    lines = err.strip().splitlines()
+    assert len(lines) == 1, err
+    assert lines[0].startswith(f"hookproof: error: {tmp_path / 'hookproof.yaml'}: {message}"), err
+
+
+def test_a_broken_provider_in_the_run_config_names_its_file(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capfd: pytest.CaptureFixture[str],
+        isolated_catalogue: None) -> None:
+    from hookproof.cli import main
+
+    mine = write_providers(tmp_path / "mine")
+    (mine / "acme" / "manifest.yaml").write_text("id: acme\nevents: [\n")
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "hookproof.yaml").write_text(json.dumps({
+        "providers": "mine",
+        "targets": [{"name": "acme", "provider": "acme", "url": "http://127.0.0.1:9/acme"}]}))
+    assert main(["run"]) == 2
+    _, err = capfd.readouterr()
+    assert "Traceback" not in err
+    assert "providers:" in err and "acme/manifest.yaml" in err, err

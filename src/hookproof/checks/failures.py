@@ -83,13 +83,10 @@ class Detail:
     """One structured finding of a failed check."""
 
     title: str
-    """What is wrong, in a few words."""
     expected: str
     got: str
     json_path: str | None = None
-    """Where in the answer (or payload), as a JSON path."""
     schema_path: str | None = None
-    """Where in the contract the rule broken is."""
 
 
 @dataclass(eq=False, kw_only=True, repr=False)

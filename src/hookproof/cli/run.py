@@ -11,6 +11,11 @@ Targets come from ``[tool.hookproof]`` in ``pyproject.toml`` or from ``hookproof
     expect = { "call.started" = "4xx" }                           # optional
     hook_urls = { crm = "https://…/crm" }                          # optional
 
+A team's own providers (a folder per provider, as for ``--contracts``) are named at the top::
+
+    [tool.hookproof]
+    providers = ["webhook-contracts"]   # relative to the config file
+
 Each target runs as its own pytest process (extra arguments pass through), and the reports
 are merged. Exit code: 0 every target conformant, 1 failures in at least one target, 2 at
 least one target could not be run (unreachable, usage error, interrupted).
@@ -136,6 +141,8 @@ def load_config(path: Path | None, cwd: Path) -> tuple[list[TargetSpec], Path | 
         except (tomllib.TOMLDecodeError, yaml.YAMLError, UnicodeDecodeError) as exc:
             reason = " ".join(str(exc).split())  # YAML errors span lines: keep one
             raise UsageError(f"{candidate}: cannot parse ({reason})") from None
+        if isinstance(section, Mapping) and section.get("providers") is not None:
+            use_providers(section["providers"], candidate)
         raw_targets = section.get("targets") if isinstance(section, Mapping) else None
         if not isinstance(raw_targets, list) or not raw_targets:
             raise UsageError(f"{candidate}: no targets listed")
@@ -153,6 +160,33 @@ def load_config(path: Path | None, cwd: Path) -> tuple[list[TargetSpec], Path | 
                 raise UsageError(f"{candidate}: target {target.name!r}: {exc}") from None
         return targets, candidate
     return [], None
+
+
+def use_providers(raw: Any, config: Path) -> None:
+    """Load a team's own providers (``providers:`` in the config, directories relative to the
+    config file) here and in every pytest process this run starts, as ``--contracts`` does."""
+    from hookproof.catalogue import CONTRACTS_VARIABLE, load_catalogue
+    from hookproof.errors import HookproofError
+
+    items = [raw] if isinstance(raw, str) else raw
+    if not isinstance(items, list) or not items or not all(
+            isinstance(item, str) and item.strip() for item in items):
+        raise UsageError(f"{config}: providers is a directory, or a list of directories, of "
+                         "your own providers (a folder per provider, as for --contracts)")
+    directories = []
+    for item in items:
+        directory = Path(item) if Path(item).is_absolute() else config.parent / item
+        if not directory.is_dir():
+            raise UsageError(f"{config}: providers: {item}: no such directory")
+        directories.append(str(directory.resolve()))
+    known = [part for part in os.environ.get(CONTRACTS_VARIABLE, "").split(os.pathsep) if part]
+    os.environ[CONTRACTS_VARIABLE] = os.pathsep.join(
+        [*known, *(d for d in directories if d not in known)])
+    load_catalogue.cache_clear()
+    try:
+        load_catalogue()
+    except HookproofError as exc:
+        raise UsageError(f"{config}: providers: {exc}") from None
 
 
 def plugin_args(pytest_args: Sequence[str]) -> list[str]:

@@ -65,11 +65,8 @@ class SendOptions:
     event: str
     target_url: str
     example: str | None = None
-    """A bundled example by name (``--example``); the event's canonical one by default."""
     data: Path | None = None
-    """A payload file of your own (``--data``), instead of an example."""
     secret_env: str = "HOOKPROOF_SECRET"
-    """The variable holding the secret: the secret itself is never an argument."""
     signing_url: str | None = None
     method: str | None = None
     hook_urls: tuple[str, ...] = ()
