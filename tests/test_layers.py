@@ -138,3 +138,17 @@ def test_the_readme_draws_every_layer_package() -> None:
     packages = sorted(top for _, _, tops in LAYERS for top in tops if (SRC / top).is_dir())
     missing = [package for package in packages if f"\n{package}/" not in section]
     assert not missing, f"the README's development section does not draw: {missing}"
+
+
+ONLY_FROM = {("reports", "checks"): {"checks.verdict"}}
+"""Where a layer may use only part of a lower one: a report shows outcomes and never decides
+them, so from the suite it reads the verdict alone."""
+
+
+@pytest.mark.parametrize(("layer", "lower"), sorted(ONLY_FROM))
+def test_a_layer_uses_only_the_named_part_of_a_lower_one(layer: str, lower: str) -> None:
+    allowed = ONLY_FROM[(layer, lower)]
+    used = {target for module, file in _modules().items() if module.split(".")[0] == layer
+            for target in _imports(file, top_level_only=False)
+            if target.split(".")[0] == lower}
+    assert used and used <= allowed, f"{layer} uses {sorted(used)} of {lower}; only {allowed}"

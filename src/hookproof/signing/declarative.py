@@ -77,13 +77,13 @@ class HmacScheme(Scheme):
     def _content(self, request: WireRequest, url: str, now: int) -> bytes:
         return self._text(request, now, strip_fragment(url))
 
-    def _signed(self, request: WireRequest, secret: str, url: str, now: int) -> WireRequest:
-        signature = self._mac(secret, self._content(request, url, now))
+    def _headers(self, secret: str, content: bytes, now: int) -> dict[str, str]:
+        signature = self._mac(secret, content)
         value = self.format.replace("{signature}", signature).replace("{timestamp}", str(now))
         headers = {self.header: value}
         if self.timestamp_header:
             headers[self.timestamp_header] = str(now)
-        return request.with_headers(headers)
+        return headers
 
     def _parse(self, value: str) -> tuple[str, str | None] | None:
         pattern = "^" + re.escape(self.format).replace(

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from typing import ClassVar
 
 from hookproof.signing.base import Capabilities, Scheme, Verdict, Window, reject
-from hookproof.signing.primitives import HEX64, UNIX_SECONDS, same, url_without_query
+from hookproof.signing.primitives import HEX64, UNIX_SECONDS, hmac_digest, same, url_without_query
 from hookproof.transport.wire import WireRequest, header, required_header
 
 
@@ -43,11 +43,9 @@ class OperatorScheme(Scheme):
         key = required_header(request, self.idempotency_header)
         return operator_signing_string(url_without_query(url), key, now, request.body)
 
-    def _signed(self, request: WireRequest, secret: str, url: str, now: int) -> WireRequest:
-        # sets X-Timestamp to now and X-Signature; needs X-Idempotency-Key
-        key = required_header(request, self.idempotency_header)
-        value = operator_signature(secret, url_without_query(url), key, now, request.body)
-        return request.with_headers({self.timestamp_header: str(now), self.header: value})
+    def _headers(self, secret: str, content: bytes, now: int) -> dict[str, str]:
+        mac = hmac_digest(secret.encode("utf-8"), content, "sha256").hex()
+        return {self.timestamp_header: str(now), self.header: mac}
 
     def _check(self, request: WireRequest, secret: str, url: str, now: int,
                window: Window) -> Verdict:

@@ -52,11 +52,10 @@ class StandardWebhooksScheme(Scheme):
         msg_id = required_header(request, self.id_header)
         return standard_webhooks_signing_string(msg_id, now, request.body)
 
-    def _signed(self, request: WireRequest, secret: str, url: str, now: int) -> WireRequest:
-        # sets webhook-timestamp to now and webhook-signature; needs webhook-id
-        msg_id = required_header(request, self.id_header)
-        value = standard_webhooks_signature(secret, msg_id, now, request.body)
-        return request.with_headers({self.timestamp_header: str(now), self.header: f"v1,{value}"})
+    def _headers(self, secret: str, content: bytes, now: int) -> dict[str, str]:
+        mac = hmac_digest(standard_webhooks_key(secret), content, "sha256")
+        return {self.timestamp_header: str(now),
+                self.header: "v1," + base64.b64encode(mac).decode("ascii")}
 
     def _check(self, request: WireRequest, secret: str, url: str, now: int,
                window: Window) -> Verdict:

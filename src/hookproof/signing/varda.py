@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from typing import ClassVar
 
 from hookproof.signing.base import Capabilities, Scheme, Verdict, Window, reject
-from hookproof.signing.primitives import UNIX_SECONDS, same
+from hookproof.signing.primitives import UNIX_SECONDS, hmac_digest, same
 from hookproof.transport.wire import WireRequest, header
 
 
@@ -43,11 +43,9 @@ class VardaScheme(Scheme):
     def _content(self, request: WireRequest, url: str, now: int) -> bytes:
         return varda_signing_string(now, request.body)
 
-    def _signed(self, request: WireRequest, secret: str, url: str, now: int) -> WireRequest:
-        # the URL is not signed
-        return request.with_headers(
-            {self.header: f"t={now},v1={varda_signature(secret, now, request.body)}"}
-        )
+    def _headers(self, secret: str, content: bytes, now: int) -> dict[str, str]:
+        mac = hmac_digest(secret.encode("utf-8"), content, "sha256").hex()
+        return {self.header: f"t={now},v1={mac}"}
 
     def _check(self, request: WireRequest, secret: str, url: str, now: int,
                window: Window) -> Verdict:

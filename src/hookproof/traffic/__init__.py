@@ -4,5 +4,6 @@ way to the receiver (``listen``), recorded ones sent again (``replay``), and man
 
 Each judges with the suite's own rules (:mod:`hookproof.checks`), so a delivery is never
 graded two ways. It may import every layer below the pytest adapter: the base modules, the
-transports, signing, the catalogue, the checks and the reports.
+transports, signing, the catalogue, the checks, the reports and the reference receiver (whose
+stack ``listen`` runs on).
 """
