@@ -26,6 +26,7 @@ from hookproof.catalogue.loading import (
     Resource,
     contracts_root,
     load_catalogue,
+    use_contract_dirs,
 )
 
 __all__ = [
@@ -40,4 +41,5 @@ __all__ = [
     "Resource",
     "contracts_root",
     "load_catalogue",
+    "use_contract_dirs",
 ]

@@ -9,7 +9,7 @@ from __future__ import annotations
 import functools
 import json
 import os
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from importlib import resources
 from importlib.resources.abc import Traversable
@@ -321,6 +321,19 @@ def load_catalogue() -> Catalogue:
     for directory in user_contract_dirs():
         catalogue = with_user_providers(catalogue, directory)
     return catalogue
+
+
+def use_contract_dirs(directories: Iterable[Path], *, keep_inherited: bool = False) -> Catalogue:
+    """Load a team's own providers from ``directories`` here and in every process started from
+    here (pytest-xdist workers, ``hookproof run``'s pytest processes, a served receiver read the
+    same variable); ``keep_inherited`` adds them to those the variable already names. A broken
+    provider raises :class:`CatalogueError` naming its file and line."""
+    resolved = [str(Path(d).resolve()) for d in directories]
+    kept = [str(d) for d in user_contract_dirs()] if keep_inherited else []
+    os.environ[CONTRACTS_VARIABLE] = os.pathsep.join(
+        [*kept, *(d for d in resolved if d not in kept)])
+    load_catalogue.cache_clear()
+    return load_catalogue()
 
 
 def _line_of(text: str, needle: str) -> int:

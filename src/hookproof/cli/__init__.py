@@ -66,16 +66,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         argv, passthrough = argv[:cut], argv[cut + 1:]
     args = parser.parse_args(argv)
     handler: Handler = args.handler
-    if getattr(args, "contracts", None):
-        import os
-
-        from hookproof.catalogue import CONTRACTS_VARIABLE, load_catalogue
-
-        os.environ[CONTRACTS_VARIABLE] = str(Path(args.contracts).resolve())
-        load_catalogue.cache_clear()
     if hasattr(args, "pytest_args"):
         args.pytest_args = passthrough
     try:
+        if getattr(args, "contracts", None):
+            from hookproof.catalogue import use_contract_dirs
+
+            use_contract_dirs([Path(args.contracts)])
         return handler(args)
     except HookproofError as exc:
         print(f"hookproof: error: {exc}", file=sys.stderr)

@@ -165,7 +165,7 @@ def load_config(path: Path | None, cwd: Path) -> tuple[list[TargetSpec], Path | 
 def use_providers(raw: Any, config: Path) -> None:
     """Load a team's own providers (``providers:`` in the config, directories relative to the
     config file) here and in every pytest process this run starts, as ``--contracts`` does."""
-    from hookproof.catalogue import CONTRACTS_VARIABLE, load_catalogue
+    from hookproof.catalogue import use_contract_dirs
     from hookproof.errors import HookproofError
 
     items = [raw] if isinstance(raw, str) else raw
@@ -178,13 +178,9 @@ def use_providers(raw: Any, config: Path) -> None:
         directory = Path(item) if Path(item).is_absolute() else config.parent / item
         if not directory.is_dir():
             raise UsageError(f"{config}: providers: {item}: no such directory")
-        directories.append(str(directory.resolve()))
-    known = [part for part in os.environ.get(CONTRACTS_VARIABLE, "").split(os.pathsep) if part]
-    os.environ[CONTRACTS_VARIABLE] = os.pathsep.join(
-        [*known, *(d for d in directories if d not in known)])
-    load_catalogue.cache_clear()
-    try:
-        load_catalogue()
+        directories.append(directory)
+    try:  # beside any --contracts given on the command line
+        use_contract_dirs(directories, keep_inherited=True)
     except HookproofError as exc:
         raise UsageError(f"{config}: providers: {exc}") from None
 

@@ -15,7 +15,6 @@ it decides nothing about a receiver itself.
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from typing import Any
 
@@ -64,14 +63,11 @@ def pytest_addhooks(pluginmanager: pytest.PytestPluginManager) -> None:
 def use_contracts(directory: str, cwd: Path) -> None:
     """Load a team's own providers from ``directory`` in this process and every process it
     starts (pytest-xdist workers read the same environment)."""
-    from hookproof.catalogue import CONTRACTS_VARIABLE, load_catalogue
-    from hookproof.errors import HookproofError
+    from hookproof.catalogue import use_contract_dirs
 
     path = Path(directory)
-    os.environ[CONTRACTS_VARIABLE] = str(path if path.is_absolute() else cwd / path)
-    load_catalogue.cache_clear()
     try:
-        load_catalogue()
+        use_contract_dirs([path if path.is_absolute() else cwd / path])
     except HookproofError as exc:
         raise pytest.UsageError(f"hookproof: {exc}") from None
 
