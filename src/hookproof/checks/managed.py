@@ -37,6 +37,10 @@ READY_TIMEOUT = 30.0
 STOP_GRACE = 5.0
 EXIT_WAIT = 1.0
 """How long a receiver that dropped a connection is given to be seen exiting (a crash)."""
+STEADY = 0.2
+"""Seconds a receiver must go on accepting connections to count as back: one that has printed
+its crash may still accept for a moment before it exits (a crash another pytest-xdist worker's
+delivery caused just before this worker held the receiver alone)."""
 OUTPUT_LIMIT = 8000
 """Characters of output shown in a failure (the end of it, where the stack trace is)."""
 LOG_NAME = "receiver.log"
@@ -194,15 +198,23 @@ class ReceiverLog:
         return scrub(text[-OUTPUT_LIMIT:])
 
     def wait_back(self) -> bool:
-        """Wait (at most the target wait) until the receiver accepts connections again."""
-        return wait_ready(self.url, None, self.wait, None)
+        """Wait (at most the target wait) until the receiver accepts connections again, and
+        still does :data:`STEADY` seconds later."""
+        deadline = time.monotonic() + self.wait
+        while wait_ready(self.url, None, max(0.0, deadline - time.monotonic()), None):
+            time.sleep(STEADY)
+            if accepts(self.url):
+                return True
+            if time.monotonic() >= deadline:
+                break
+        return False
 
     def recover(self, mark: int) -> tuple[bool, str, str | None]:
         """After a delivery the receiver did not answer: ``(back, output, how it ended)``."""
         deadline = time.monotonic() + EXIT_WAIT
         while time.monotonic() < deadline and not _ENDED.search(self.output_since(mark)):
             time.sleep(0.05)
-        back = wait_ready(self.url, None, self.wait, None)
+        back = self.wait_back()
         output = self.output_since(mark)
         ended = [m.group(0).removeprefix("== hookproof: the receiver ")
                  for m in _ENDED.finditer(output)]
