@@ -158,6 +158,35 @@ def test_managed_receiver_under_xdist(tmp_path: Path) -> None:
     _assert_managed(code, output, report, tmp_path)
 
 
+def _listener_for(seconds: float | None) -> tuple[str, Any]:
+    """A listening socket on loopback, closed after ``seconds`` (None: kept open)."""
+    import socket
+
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    sock.listen(8)
+    if seconds is not None:
+        threading.Timer(seconds, sock.close).start()
+    return f"http://127.0.0.1:{sock.getsockname()[1]}/varda", sock
+
+
+def test_a_receiver_about_to_exit_is_not_back(tmp_path: Path) -> None:
+    """One that still accepts for a moment after printing its crash (under pytest-xdist,
+    another worker's delivery killed it) is not taken for a receiver that came back."""
+    from hookproof.checks.managed import ReceiverLog
+
+    url, sock = _listener_for(0.05)
+    try:
+        assert ReceiverLog(tmp_path / "receiver.log", url=url, wait=0.6).wait_back() is False
+    finally:
+        sock.close()
+    url, sock = _listener_for(None)
+    try:
+        assert ReceiverLog(tmp_path / "receiver.log", url=url, wait=0.6).wait_back() is True
+    finally:
+        sock.close()
+
+
 def test_managed_receiver_through_hookproof_run(tmp_path: Path) -> None:
     port = unused_port()
     config = tmp_path / "hookproof.yaml"
