@@ -8,6 +8,7 @@ payload, answer or file hookproof reads is nested deeper than :data:`MAX_DEPTH`.
 
 from __future__ import annotations
 
+import decimal
 import json
 import stat
 from pathlib import Path
@@ -19,8 +20,10 @@ MAX_DEPTH = 64
 """Nesting accepted in any JSON hookproof reads (contracts nest about ten deep)."""
 
 
-MAX_FILE_BYTES = 512 * 1024 * 1024
-"""The largest input file read whole."""
+MAX_FILE_BYTES = 64 * 1024 * 1024
+"""The largest input file read whole (a HAR, a JSON payload, an OpenAPI document, a listen
+record): parsing one costs several times its size in memory, so a 300 MB HAR would need
+gigabytes. Larger captures go in JSONL, which is read a line at a time."""
 
 
 def read_file(path: Path, what: str) -> bytes:
@@ -48,7 +51,8 @@ def check_regular(path: Path, what: str, *, limit: int | None = MAX_FILE_BYTES) 
     if not stat.S_ISREG(info.st_mode):
         raise InputError(f"{name}: not a regular file (a pipe or a device is not read)")
     if limit is not None and info.st_size > limit:
-        raise InputError(f"{name}: over {limit // (1024 * 1024)} MiB")
+        raise InputError(f"{name}: {info.st_size:,} bytes, over the {limit // (1024 * 1024)} "
+                         "MiB read whole (give a capture as JSONL, read a line at a time)")
     return name
 
 
@@ -100,10 +104,21 @@ def depth(value: Any) -> int:
     return deepest
 
 
+_INT_DIGITS = 4000
+"""Python's ``int()`` refuses more than 4,300 digits; a longer JSON integer is still JSON."""
+
+
+def _integer(text: str) -> int | decimal.Decimal:
+    """A JSON integer: an ``int``, or past :data:`_INT_DIGITS` digits a ``Decimal`` (a number
+    still, which the contract then judges: a 900,000-digit ``friendlyName`` is not a
+    string)."""
+    return int(text) if len(text) <= _INT_DIGITS else decimal.Decimal(text)
+
+
 def loads(text: str | bytes, *, what: str = "JSON") -> Any:
     """Parse ``text``; :class:`InputError` (one line) when it is not JSON or is too deep."""
     try:
-        document = json.loads(text)
+        document = json.loads(text, parse_int=_integer)
     except RecursionError:
         raise InputError(f"{what} is nested too deeply (more than {MAX_DEPTH} levels)") from None
     except json.JSONDecodeError as exc:

@@ -63,12 +63,25 @@ def register(secret: str) -> None:
         _pattern = re.compile("|".join(_alternative(f) for f in _forms), re.MULTILINE)
 
 
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+"""Control characters but tab and newline: ESC and BEL from a target's answer would set the
+terminal's title, clear the screen or print a fake result line."""
+
+
+def escape_controls(text: str) -> str:
+    """``text`` with every control character (but tab and newline) written as ``\\xNN``."""
+    return _CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}", text)
+
+
 def scrub(text: str) -> str:
-    """``text`` with every registered secret hidden."""
-    pattern = _pattern
-    if pattern is None or not text:
+    """``text`` with every registered secret hidden and every control character escaped
+    (everything hookproof writes goes through here: the terminal, failures, reports, logs)."""
+    if not text:
         return text
-    return pattern.sub(MASK, text)
+    pattern = _pattern
+    if pattern is not None:
+        text = pattern.sub(MASK, text)
+    return escape_controls(text) if _CONTROL.search(text) else text
 
 
 def scrub_data(value: object) -> object:
@@ -82,4 +95,4 @@ def scrub_data(value: object) -> object:
     return value
 
 
-__all__ = ["MASK", "forms", "register", "scrub", "scrub_data"]
+__all__ = ["MASK", "escape_controls", "forms", "register", "scrub", "scrub_data"]

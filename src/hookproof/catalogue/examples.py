@@ -62,28 +62,51 @@ def _folder(provider: str, *parts: str) -> Traversable | None:
 
 @functools.cache
 def valid_examples(provider: str, subject: str, *, response: bool = False) -> tuple[Example, ...]:
-    """Valid examples of an event (or resource), or of its response contract. A team's
-    provider without an examples folder for an event has its schema's ``examples``."""
+    """Valid examples of an event (or resource), or of its response contract.
+
+    A team's provider without an examples folder for an event has its schema's ``examples``
+    (the platform's documented ones: ``documented-N.json``); where it has none, one is derived
+    from the schema (``derived.json``). A team's provider also gets derived variants the
+    bundled fixtures hold as files: ``minimal.json`` (required fields only) and
+    ``maximal-nulls.json`` (null wherever the contract allows it)."""
     folder = _folder(provider, subject, *(["response"] if response else []), "valid")
     if folder is None:
-        return () if response else _schema_examples(provider, subject)
-    files = [f for f in folder.iterdir() if f.name.endswith((".json", ".form"))]
-    return tuple(_read(f) for f in sorted(files, key=lambda f: f.name))
+        found = () if response else _schema_examples(provider, subject)
+    else:
+        files = [f for f in folder.iterdir() if f.name.endswith((".json", ".form"))]
+        found = tuple(_read(f) for f in sorted(files, key=lambda f: f.name))
+    if response or not _is_user(provider) or not _is_event(provider, subject):
+        return found
+    from hookproof.catalogue.derive import derived_examples
+
+    return derived_examples(provider, subject, found)
+
+
+def _is_event(provider: str, subject: str) -> bool:
+    from hookproof.catalogue import load_catalogue
+
+    spec = load_catalogue().providers.get(provider)
+    return spec is not None and spec.has_event(subject)
+
+
+def is_derived(example: Example) -> bool:
+    """Whether hookproof derived ``example`` from the contract (no file or schema gave it)."""
+    stem = example.name.rsplit(".", 1)[0]
+    return stem == "derived" or stem.endswith("-derived")
 
 
 def _schema_examples(provider: str, subject: str) -> tuple[Example, ...]:
-    from hookproof.catalogue import USER_EXAMPLES, load_catalogue
+    from hookproof.catalogue import load_catalogue
 
     catalogue = load_catalogue()
     spec = catalogue.providers.get(provider)
-    if spec is None or not spec.has_event(subject) or (
-            provider not in USER_EXAMPLES and not _is_user(provider)):
+    if spec is None or not spec.has_event(subject) or not _is_user(provider):
         return ()
     schema = catalogue.schemas.get(spec.event(subject).request) or {}
     found = schema.get("examples") if isinstance(schema, dict) else None
     if not isinstance(found, list):
         return ()
-    return tuple(Example(f"schema-example-{index}.json", json.dumps(value).encode("utf-8"),
+    return tuple(Example(f"documented-{index}.json", json.dumps(value).encode("utf-8"),
                          value) for index, value in enumerate(found, start=1))
 
 
@@ -94,10 +117,15 @@ def _is_user(provider: str) -> bool:
 @functools.cache
 def invalid_examples(provider: str, subject: str, *,
                      response: bool = False) -> tuple[InvalidExample, ...]:
-    """Invalid examples with the path and rule each must fail at."""
+    """Invalid examples with the path and rule each must fail at (a team's provider without
+    an invalid folder: its canonical example without a required field, derived)."""
     folder = _folder(provider, subject, *(["response"] if response else []), "invalid")
     if folder is None:
-        return ()
+        if response or not _is_user(provider) or not _is_event(provider, subject):
+            return ()
+        from hookproof.catalogue.derive import derived_invalid_examples
+
+        return derived_invalid_examples(provider, subject)
     expected_file = folder / "expected.yaml"
     expected: dict[str, Any] = (
         yaml.load(expected_file.read_text(encoding="utf-8"), Loader=SAFE_LOADER) or {}
@@ -115,8 +143,9 @@ def invalid_examples(provider: str, subject: str, *,
 
 
 def example_named(provider: str, event: str, prefix: str) -> Example | None:
+    """The example called ``prefix`` (``minimal``, ``maximal-nulls``...), given or derived."""
     for example in valid_examples(provider, event):
-        if example.name.rsplit(".", 1)[0] == prefix:
+        if example.name.rsplit(".", 1)[0] in (prefix, f"{prefix}-derived"):
             return example
     return None
 
@@ -129,6 +158,7 @@ def canonical_example(provider: str, event: str) -> Example:
     """The example checks send by default: documented, else maximal, else minimal."""
     for example in (*documented_examples(provider, event),
                     example_named(provider, event, "maximal"),
+                    example_named(provider, event, "derived"),
                     example_named(provider, event, "minimal")):
         if example is not None:
             return example

@@ -62,7 +62,8 @@ def validate_files(
                     write(f"{record.source}:{record.line}: $: unusable: {record.problem}\n")
                     continue
                 tally.payloads += 1
-                name = event or spec.event_name_of(record.payload)
+                name = event or spec.event_name_of(
+                    record.payload, record.request.headers if record.request else None)
                 if name is None or not spec.has_event(name):
                     tally.unusable += 1
                     reason = (
@@ -114,7 +115,9 @@ def validate_files(
         + (f", {tally.bad_signatures} bad signature(s)" if tally.bad_signatures else "")
         + "\n"
     )
-    if tally.unusable:
+    if tally.unusable or not tally.payloads:
+        if not tally.payloads:
+            write("nothing was validated: no usable payload in the input\n")
         return 2
     return 1 if tally.errors or tally.bad_signatures else 0
 

@@ -110,7 +110,7 @@ def deliveries(path: Path, provider: Provider) -> Iterator[Captured]:
             payload = decode_body(source, encoding)
         except (InputError, UnicodeError):
             continue
-        event = provider.event_name_of(payload)
+        event = provider.event_name_of(payload, wire.headers)
         if event is None:
             continue
         yield Captured(index, wire, payload, event)

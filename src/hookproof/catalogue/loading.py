@@ -30,6 +30,10 @@ manifests and example tables; a user's own YAML goes through the alias-refusing 
 BASE_URI = "https://hookproof.invalid/contracts/"
 
 EventKind = Literal["pre", "post", "callback"]
+NamingRule = Literal["body", "header", "header+body"]
+"""Where a delivery names its event: ``body`` (a body field; an ``event_name.header`` repeats
+it), ``header`` (the header alone), ``header+body`` (GitHub: ``X-GitHub-Event: pull_request``
+and ``"action": "opened"`` make ``pull_request.opened``; ``push`` has no action)."""
 Severity = Literal["required", "recommended"]
 
 
@@ -68,6 +72,9 @@ class Event:
     """A 4xx is a legitimate answer (a pre-event hook or a callback may refuse)."""
     empty_response_ok: bool = False
     """An empty 200 body counts as ``{}`` (Twilio pre-events)."""
+    header_value: str | None = None
+    """The event-name header's value for this event (header naming rules), where it is not
+    the part of the name before the first ``.``."""
 
 
 @dataclass(frozen=True)
@@ -90,6 +97,8 @@ class Provider:
     event_fields: tuple[str, ...]
     """Where the platform puts the event name in a payload (dotted paths), first match wins."""
     event_header: str | None
+    naming: NamingRule
+    """How ``event_header`` and ``event_fields`` make the event's name (see NamingRule)."""
     hook_groups: Mapping[str, str]
     """Hook group name -> default path relative to the target URL."""
     events: tuple[Event, ...]
@@ -100,6 +109,8 @@ class Provider:
     """Hook group -> its own such event (Frontline's callbacks name events by Location)."""
     extra_parameters: Mapping[str, str] = field(default_factory=dict)
     """Parameters the platform adds that no event documents (form providers)."""
+    formats: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
+    """Formats of the provider's own: name -> the JSON Schema keywords a value must meet."""
     _by_name: Mapping[str, Event] = field(default_factory=dict, repr=False, compare=False)
 
     def event(self, name: str) -> Event:
@@ -117,8 +128,24 @@ class Provider:
                 return resource
         raise UnknownEventError(self.id, name, [r.name for r in self.resources])
 
-    def event_name_of(self, payload: object) -> str | None:
-        """The event name the platform wrote into ``payload``, or None."""
+    def event_name_of(self, payload: object,
+                      headers: Mapping[str, str] | None = None) -> str | None:
+        """The event name the platform wrote into a delivery (``payload`` and, for the header
+        naming rules, ``headers``), or None. Without headers, a header rule names nothing."""
+        field_value = self._field_value(payload)
+        if self.naming == "body":
+            return field_value
+        category = _lookup(headers, self.event_header) if self.event_header else None
+        if not category:
+            return None
+        if self.naming == "header" or field_value is None:
+            return category
+        combined = f"{category}.{field_value}"
+        if self.has_event(combined) or not self.has_event(category):
+            return combined
+        return category
+
+    def _field_value(self, payload: object) -> str | None:
         if not isinstance(payload, Mapping):
             return None
         for dotted in self.event_fields:
@@ -131,6 +158,47 @@ class Provider:
             if isinstance(value, str):
                 return value
         return None
+
+    def naming_places(self) -> str:
+        """Where a delivery names its event, for messages."""
+        places = [*([f"the {self.event_header} header"] if self.header_names_event() else []),
+                  *self.event_fields]
+        return ", ".join(places)
+
+    def header_names_event(self) -> bool:
+        """Whether the event-name header is part of the name (not a copy of the body's)."""
+        return self.naming != "body" and self.event_header is not None
+
+    def event_header_value(self, name: str) -> str:
+        """What the event-name header carries for the event called ``name`` (which may be an
+        event the platform does not send yet)."""
+        if self.naming == "body":
+            return name
+        known = self._by_name.get(name)
+        if known is not None and known.header_value:
+            return known.header_value
+        return name.split(".", 1)[0] if self.naming == "header+body" else name
+
+    def field_value_of(self, name: str) -> str | None:
+        """The body field's value that (with the header) names ``name``; None where the body
+        does not name it (rule ``header``, or a ``header+body`` event without a field)."""
+        if self.naming == "body":
+            return name
+        if self.naming == "header":
+            return None
+        head = self.event_header_value(name)
+        rest = name[len(head) + 1:] if name.startswith(head + ".") else None
+        return rest or None
+
+
+def _lookup(headers: Mapping[str, str] | None, name: str) -> str | None:
+    if not headers:
+        return None
+    wanted = name.lower()
+    for key, value in headers.items():
+        if key.lower() == wanted:
+            return value
+    return None
 
 
 class Catalogue:
@@ -230,6 +298,7 @@ def _parse_manifest(provider_dir: str, data: Mapping[str, Any],
                 group=e.get("group"),
                 rejectable=bool(e.get("rejectable", False)),
                 empty_response_ok=bool(e.get("empty_response_ok", False)),
+                header_value=str(e["header_value"]) if e.get("header_value") else None,
             )
             for e in data["events"]
         )
@@ -256,6 +325,7 @@ def _parse_manifest(provider_dir: str, data: Mapping[str, Any],
             timeout_budget=budget,
             event_fields=_as_tuple(event_name.get("fields")),
             event_header=event_name.get("header"),
+            naming=_naming(event_name, where),
             hook_groups={
                 str(name): str((spec or {}).get("default_path", ""))
                 for name, spec in (data.get("hook_groups") or {}).items()
@@ -268,6 +338,7 @@ def _parse_manifest(provider_dir: str, data: Mapping[str, Any],
             },
             extra_parameters={str(k): str(v) for k, v in
                               (transport.get("extra_parameters") or {}).items()},
+            formats=_formats(data.get("formats"), where),
             events=events,
             resources=tuple(
                 Resource(str(r["name"]), base + r["schema"], _as_tuple(r.get("docs")))
@@ -277,6 +348,42 @@ def _parse_manifest(provider_dir: str, data: Mapping[str, Any],
         )
     except (KeyError, TypeError, ValueError) as exc:
         raise CatalogueError(f"{where}: malformed manifest ({exc!r})") from None
+
+
+def _naming(event_name: Mapping[str, Any], where: str) -> NamingRule:
+    rule = event_name.get("rule", "body")
+    if rule not in ("body", "header", "header+body"):
+        raise CatalogueError(f"{where}: event_name.rule {rule!r}: body, header or header+body")
+    if rule != "body" and not event_name.get("header"):
+        raise CatalogueError(f"{where}: event_name.rule {rule} needs event_name.header")
+    if rule == "header+body" and not event_name.get("fields"):
+        raise CatalogueError(f"{where}: event_name.rule header+body needs event_name.fields")
+    if rule == "body" and not event_name.get("fields") and event_name.get("header"):
+        raise CatalogueError(f"{where}: event_name.header without fields names the event by "
+                             "the header: say event_name.rule: header")
+    named: NamingRule = rule
+    return named
+
+
+_FORMAT_KEYWORDS = frozenset({"type", "minimum", "maximum", "exclusiveMinimum",
+                              "exclusiveMaximum", "pattern", "minLength", "maxLength",
+                              "multipleOf", "enum"})
+
+
+def _formats(value: object, where: str) -> dict[str, Mapping[str, Any]]:
+    """A provider's own formats: ``formats: {int64: {minimum: ..., maximum: ...}}``."""
+    if value is None:
+        return {}
+    if not isinstance(value, Mapping):
+        raise CatalogueError(f"{where}: formats is a mapping of a name to JSON Schema keywords")
+    out: dict[str, Mapping[str, Any]] = {}
+    for name, keywords in value.items():
+        if not isinstance(keywords, Mapping) or not keywords or not set(keywords) <= \
+                _FORMAT_KEYWORDS:
+            raise CatalogueError(
+                f"{where}: formats.{name}: a mapping of {', '.join(sorted(_FORMAT_KEYWORDS))}")
+        out[str(name)] = dict(keywords)
+    return out
 
 
 def load_catalogue_from(root: Traversable) -> Catalogue:
@@ -358,7 +465,7 @@ def with_user_providers(catalogue: Catalogue, directory: Path) -> Catalogue:
     schemas = dict(catalogue.schemas)
     for folder in folders:
         manifest_file = folder / "manifest.yaml"
-        text = manifest_file.read_text(encoding="utf-8")
+        text = _read_contract_file(manifest_file)
         try:
             data = yaml.load(text, Loader=NoAliasLoader)
         except yaml.MarkedYAMLError as exc:
@@ -405,6 +512,24 @@ _USER_FILES: dict[str, Path] = {}
 """A team's schema URI -> its file (for messages)."""
 
 
+MAX_CONTRACT_FILE = 32 * 1024 * 1024
+"""Bytes of one file of a team's provider (a manifest or a schema): GitHub's whole webhooks
+description is under 5 MB; a larger file is refused before it is read."""
+
+
+def _read_contract_file(file: Path) -> str:
+    size = file.stat().st_size
+    if not file.is_file():
+        raise CatalogueError(f"{file}: not a regular file")
+    if size > MAX_CONTRACT_FILE:
+        raise CatalogueError(f"{file}: {size:,} bytes, over the {MAX_CONTRACT_FILE:,} a "
+                             "contract file may have")
+    try:
+        return file.read_text(encoding="utf-8")
+    except UnicodeDecodeError as exc:
+        raise CatalogueError(f"{file}: not UTF-8 text ({exc.reason})") from None
+
+
 def _user_schemas(folder: Path, provider_id: str) -> dict[str, Any]:
     """The JSON Schemas of a team's provider; each gets its ``$id`` from its place."""
     found: dict[str, Any] = {}
@@ -412,7 +537,7 @@ def _user_schemas(folder: Path, provider_id: str) -> dict[str, Any]:
         relative = file.relative_to(folder).as_posix()
         if relative.startswith("examples/") or relative == "vectors.json":
             continue
-        text = file.read_text(encoding="utf-8")
+        text = _read_contract_file(file)
         try:
             contents = json.loads(text)
         except json.JSONDecodeError as exc:
@@ -441,7 +566,7 @@ def _check_refs(catalogue: Catalogue, uri: str, file: Path) -> None:
                 try:
                     resolver.lookup(ref)
                 except referencing.exceptions.Unresolvable:
-                    line = _line_of(file.read_text(encoding="utf-8"), ref)
+                    line = _line_of(_read_contract_file(file), ref)
                     raise CatalogueError(f"{file}:{line}: $ref {ref!r} does not resolve "
                                          "(in this provider's files or the bundled "
                                          "common/ ones)") from None

@@ -23,13 +23,19 @@ import re
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol
+from urllib.parse import urljoin
 
 import referencing
 from jsonschema import Draft202012Validator, FormatChecker, ValidationError, validators
 from referencing.jsonschema import DRAFT202012
 
-from hookproof.catalogue import Catalogue, Provider, load_catalogue
-from hookproof.catalogue.formats import FORMATS, STRING_FORMATS
+from hookproof.catalogue import BASE_URI, Catalogue, Provider, load_catalogue
+from hookproof.catalogue.formats import (
+    FORMATS,
+    KEYWORD_FORMATS,
+    STRING_FORMATS,
+    keyword_formats,
+)
 from hookproof.errors import InputError
 
 FindingKind = Literal["error", "drift"]
@@ -88,10 +94,16 @@ def json_path(parts: Iterable[object]) -> str:
     return "".join(out)
 
 
-def strictify(schema: Any) -> Any:
-    """A copy of ``schema`` in which every documented object rejects unknown keys."""
+def strictify(schema: Any, uri: str = "", composed: frozenset[str] = frozenset()) -> Any:
+    """A copy of ``schema`` in which every documented object rejects unknown keys.
+
+    An object built of parts (``allOf: [{"$ref": "repository"}, {"properties": ...}]``, as
+    GitHub's are) is closed where it is composed: the parts stay open, since each part sees
+    only its own properties. ``composed`` holds the absolute references (``uri#pointer``)
+    that some ``allOf`` composes with other parts: those nodes stay open too.
+    """
     result = copy.deepcopy(schema)
-    _strictify_in_place(result)
+    _strictify_in_place(result, uri, "", composed, part=False)
     return result
 
 
@@ -99,7 +111,35 @@ DRIFT_MARK = "x-hookproof-drift"
 """Marks, in a strict copy, the subschema whose failure is drift rather than an error."""
 
 
-def _strictify_in_place(node: Any) -> None:
+def composed_targets(schemas: Mapping[str, Any]) -> frozenset[str]:
+    """Every ``uri#pointer`` an ``allOf`` composes with another part (see :func:`strictify`)."""
+    found: set[str] = set()
+
+    def walk(node: Any, base: str) -> None:
+        if isinstance(node, dict):
+            parts = node.get("allOf")
+            if isinstance(parts, list) and len(parts) + ("properties" in node) > 1:
+                for part in parts:
+                    if isinstance(part, dict) and isinstance(part.get("$ref"), str):
+                        found.add(_absolute(base, part["$ref"]))
+            for value in node.values():
+                walk(value, base)
+        elif isinstance(node, list):
+            for value in node:
+                walk(value, base)
+
+    for uri, schema in schemas.items():
+        walk(schema, uri)
+    return frozenset(found)
+
+
+def _absolute(base: str, ref: str) -> str:
+    target = urljoin(base, ref)
+    return target if "#" in target else target + "#"
+
+
+def _strictify_in_place(node: Any, uri: str, pointer: str, composed: frozenset[str],
+                        *, part: bool) -> None:
     if not isinstance(node, dict):
         return
     documented = node.pop("x-documented", None)
@@ -107,21 +147,27 @@ def _strictify_in_place(node: Any) -> None:
         # The contract accepts more than the platform documents (a number where the docs
         # say string, as real traffic shows): what only the documented rule refuses is drift.
         node["allOf"] = [*node.get("allOf", ()), {**documented, DRIFT_MARK: True}]
+    parts = [p for p in node.get("allOf") or () if isinstance(p, dict)]
+    composing = any("properties" in p or "$ref" in p for p in parts)
     if (
-        "properties" in node
+        ("properties" in node or composing)
+        and not part
+        and f"{uri}#{pointer}" not in composed
         and "additionalProperties" not in node
         and "unevaluatedProperties" not in node
     ):
         node["unevaluatedProperties"] = False
     for key in _SCHEMA_VALUED:
         if key in node:
-            _strictify_in_place(node[key])
+            _strictify_in_place(node[key], uri, f"{pointer}/{key}", composed, part=False)
     for key in _SCHEMA_LISTS:
-        for sub in node.get(key) or ():
-            _strictify_in_place(sub)
+        for index, sub in enumerate(node.get(key) or ()):
+            _strictify_in_place(sub, uri, f"{pointer}/{key}/{index}", composed,
+                                part=key == "allOf" and composing)
     for key in _SCHEMA_MAPS:
-        for sub in (node.get(key) or {}).values():
-            _strictify_in_place(sub)
+        for name, sub in (node.get(key) or {}).items():
+            escaped = str(name).replace("~", "~0").replace("/", "~1")
+            _strictify_in_place(sub, uri, f"{pointer}/{key}/{escaped}", composed, part=False)
 
 
 @functools.lru_cache(maxsize=512)
@@ -132,8 +178,40 @@ def _ecma_regex(pattern: str) -> re.Pattern[str]:
     return re.compile(re.sub(r"(?<!\\)\$", r"\\Z", pattern))
 
 
+NESTED_QUANTIFIER = re.compile(r"\((?:[^()\\]|\\.)*[*+}]\)?(?:[^()\\]|\\.)*\)[*+{]")
+"""A group holding a quantifier, itself repeated (``(a+)+``, ``(\\w*x)*``): what Python's
+``re`` backtracks on exponentially."""
+
+
+def backtracking(pattern: str) -> bool:
+    """Whether Python's ``re`` could take exponential time on ``pattern``."""
+    return NESTED_QUANTIFIER.search(pattern) is not None
+
+
+@functools.lru_cache(maxsize=512)
+def _linear_matcher(pattern: str) -> Any:
+    """A matcher for ``pattern`` that runs in linear time (Rust's regex engine, through
+    jsonschema_rs), or None where it cannot be had."""
+    try:
+        import jsonschema_rs
+
+        return jsonschema_rs.Draft202012Validator({"type": "string", "pattern": pattern})
+    except Exception:  # no jsonschema_rs, or a pattern its engine does not take
+        return None
+
+
+def pattern_matches(pattern: str, text: str) -> bool:
+    """JSON Schema's ``pattern`` (unanchored ECMA 262) over ``text``, never exponential: a
+    pattern Python would backtrack on is matched by a linear-time engine."""
+    if backtracking(pattern):
+        matcher = _linear_matcher(pattern)
+        if matcher is not None:
+            return bool(matcher.is_valid(text))
+    return _ecma_regex(pattern).search(text) is not None
+
+
 def _pattern(validator: Any, pattern: str, instance: Any, schema: Any) -> Iterator[ValidationError]:
-    if validator.is_type(instance, "string") and _ecma_regex(pattern).search(instance) is None:
+    if validator.is_type(instance, "string") and not pattern_matches(pattern, instance):
         yield ValidationError(f"{instance!r} does not match {pattern!r}")
 
 
@@ -190,6 +268,15 @@ def _classify(error: ValidationError) -> list[Finding]:
             _finding("drift", path, f"undocumented value {error.instance!r} "
                      f"(documented: {allowed})", keyword, schema_path)
         ]
+    if keyword in ("anyOf", "oneOf") and error.context:
+        # a branch refused only for drift (an unknown field inside it) is the branch the
+        # value takes, with that drift: platforms add fields inside nullable objects too
+        branches: dict[object, list[Finding]] = {}
+        for sub in error.context:
+            branches.setdefault(sub.relative_schema_path[0], []).extend(_classify(sub))
+        for findings in branches.values():
+            if findings and all(f.kind == "drift" for f in findings):
+                return findings
     if keyword == "required":
         instance = error.instance if isinstance(error.instance, Mapping) else {}
         missing = [k for k in error.validator_value if k not in instance]
@@ -256,12 +343,23 @@ class ContractValidator:
         )
 
 
+def formats_for(catalogue: Catalogue, uri: str) -> Mapping[str, Mapping[str, Any]]:
+    """The keyword formats in force in the schema ``uri``: OpenAPI's, and its provider's own."""
+    for provider in catalogue.providers.values():
+        if provider.formats and uri.startswith(f"{BASE_URI}{provider.id}/"):
+            return {**KEYWORD_FORMATS, **provider.formats}
+    return KEYWORD_FORMATS
+
+
 class ValidationEngine:
     """Strict copies of a catalogue's schemas and validators compiled from them, cached."""
 
     def __init__(self, catalogue: Catalogue, *, fast: bool = True) -> None:
         self.catalogue = catalogue
-        self.strict_schemas = {uri: strictify(s) for uri, s in catalogue.schemas.items()}
+        composed = composed_targets(catalogue.schemas)
+        self.strict_schemas = {
+            uri: keyword_formats(strictify(s, uri, composed), formats_for(catalogue, uri))
+            for uri, s in catalogue.schemas.items()}
         self.strict_registry: referencing.Registry[Any] = catalogue.registry.with_resources(
             (uri, DRAFT202012.create_resource(s)) for uri, s in self.strict_schemas.items()
         )
@@ -284,7 +382,9 @@ class ValidationEngine:
             registry=self._rs_registry,
             formats=STRING_FORMATS,  # asked of strings only: no type check in Python
             validate_formats=True,
-            ignore_unknown_formats=False,
+            # a format nobody defines is ignored, as JSON Schema says (and as the explaining
+            # path does); every defined one is ours, above
+            ignore_unknown_formats=True,
         )
         return validator
 
@@ -314,7 +414,7 @@ def resolve_event(provider: Provider, payload: object, event: str | None = None)
         return event
     inferred = provider.event_name_of(payload)
     if inferred is None:
-        where = ", ".join(provider.event_fields) or "nowhere"
+        where = provider.naming_places() or "nowhere"
         raise InputError(
             f"cannot tell which {provider.id} event this is (looked in: {where}); "
             "give --event"

@@ -380,8 +380,10 @@ def _responds(provider: Provider, event: Event, target: Target) -> bool:
 
 
 def _named_events(provider: Provider, event: Event, target: Target) -> bool:
-    return bool(provider.event_fields) and provider.event_name_of(
-        canonical_example(provider.id, event.name).payload) is not None
+    # a header that names the event can always name another; a body field only where the
+    # event's payload has it
+    return provider.header_names_event() or (bool(provider.event_fields) and provider.event_name_of(
+        canonical_example(provider.id, event.name).payload) is not None)
 
 
 def _catalogue() -> Any:
@@ -442,8 +444,7 @@ def _tamper(ctx: Context, payload: Any) -> Any:
             for part in path[:-1]:
                 node = node[part]
             node[path[-1]] = candidate
-            result = validator.validate(tampered)
-            if not result.errors and not result.drift:
+            if validator.is_clean(tampered):  # no error, no drift (the fast path)
                 return tampered
     if isinstance(payload, dict):
         return {**payload, "tampered": "1"}

@@ -166,7 +166,11 @@ class DeliveryBuilder:
         headers: dict[str, str] = dict(self.provider.transport.headers)
         headers.update(self.forwarded_headers(event))
         headers[self.provider.dedupe_header] = key
-        if self.provider.event_header:
+        if self.provider.header_names_event() and self.provider.event_header:
+            # the header is (part of) the name: GitHub's X-GitHub-Event: pull_request
+            headers[self.provider.event_header] = (
+                event_header or self.provider.event_header_value(event.name))
+        elif self.provider.event_header:  # a copy of the body's name (X-Varda-Event)
             named = self.provider.event_name_of(payload) or event.name
             headers[self.provider.event_header] = event_header or named
         if self.method == "GET":

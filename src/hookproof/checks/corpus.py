@@ -24,6 +24,7 @@ import hashlib
 import json
 import os
 import tempfile
+import time
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -106,7 +107,7 @@ def _store(entry_key: str, payloads: list[Any]) -> None:
 def payloads(provider: Provider, event: Event, mode: str, seed: int,
              count: int) -> tuple[list[Any], str]:
     """The payloads a fuzz check of ``event`` sends, and where they came from (``bundled``,
-    ``cached`` or ``drawn``)."""
+    ``cached``, ``drawn`` or ``derived``)."""
     entry_key = key(provider, event, mode, seed, count)
     found = _bundled().get(entry_key)
     if isinstance(found, list):
@@ -114,38 +115,78 @@ def payloads(provider: Provider, event: Event, mode: str, seed: int,
     cached = _cached(entry_key)
     if cached is not None:
         return cached, "cached"
-    drawn = draw(provider, event, mode, seed, count)
-    _store(entry_key, drawn)
-    return drawn, "drawn"
+    drawn, whole = draw(provider, event, mode, seed, count)
+    source = "drawn"
+    if mode == "positive" and len(drawn) < count:
+        drawn += derived_payloads(provider, event, seed, count - len(drawn))
+        source = "derived" if not whole else source
+    if whole:
+        _store(entry_key, drawn)
+    return drawn, source
 
 
-def draw(provider: Provider, event: Event, mode: str, seed: int, count: int) -> list[Any]:
+DRAW_SECONDS = 10.0
+"""How long drawing one event's payloads may take. A schema as large as GitHub's
+``pull_request`` (hundreds of nested properties) makes Hypothesis reject nearly every draw;
+past this, what was drawn is sent (and not cached), topped up with derived payloads."""
+
+
+def draw(provider: Provider, event: Event, mode: str, seed: int,
+         count: int) -> tuple[list[Any], bool]:
     """What Hypothesis generates for ``event`` with this seed and count when nothing fails:
-    the sequence a fuzz check sends (the same settings as :func:`hookproof.checks.fuzz.fuzz`)."""
+    the sequence a fuzz check sends (the same settings as :func:`hookproof.checks.fuzz.fuzz`),
+    and whether drawing finished inside :data:`DRAW_SECONDS`."""
     from hypothesis import HealthCheck, Phase, Verbosity, given, settings
     from hypothesis import seed as seeded
 
+    from hookproof.checks import fuzz
     from hookproof.checks.fuzz import payload_strategy, pinned_constants
 
     drawn: list[Any] = []
+    strategy = payload_strategy(provider, event, "positive" if mode == "positive"
+                                else "negative")
 
     @seeded(seed)
     @settings(max_examples=count, database=None, deadline=None, derandomize=False,
               phases=[Phase.generate, Phase.shrink], report_multiple_bugs=False,
               suppress_health_check=list(HealthCheck), verbosity=Verbosity.quiet,
               print_blob=False)
-    @given(payload_strategy(provider, event, "positive" if mode == "positive" else "negative"))
+    @given(strategy)
     def collect(payload: Any) -> None:
         drawn.append(payload)
 
     from hypothesis.errors import HypothesisException
 
+    fuzz.DRAW_DEADLINE[0] = time.monotonic() + DRAW_SECONDS
     try:
         with pinned_constants():
             collect()
     except HypothesisException:
-        return []
-    return drawn
+        return [], True
+    except fuzz.OutOfTime:
+        return drawn, False
+    finally:
+        fuzz.DRAW_DEADLINE[0] = None
+    return drawn, True
+
+
+def derived_payloads(provider: Provider, event: Event, seed: int, count: int) -> list[Any]:
+    """Up to ``count`` valid payloads derived from the contract (other seeds, other values),
+    for an event whose contract Hypothesis cannot draw from in time."""
+    from hookproof.catalogue.derive import DeriveError, derive_valid
+    from hookproof.catalogue.validation import engine_for
+
+    engine = engine_for()
+    out: list[Any] = []
+    for offset in range(count):
+        try:
+            value = derive_valid(engine, provider, event.name, event.request,
+                                 minimal=offset % 2 == 1, seed=seed * 1000 + offset + 1)
+        except (DeriveError, RecursionError):
+            break
+        if value not in out:
+            out.append(value)
+    return out
 
 
 def build(path: Path, seed: int, count: int) -> int:
@@ -157,7 +198,7 @@ def build(path: Path, seed: int, count: int) -> int:
         for event in provider.events:
             for mode in ("positive", "negative"):
                 entries[key(provider, event, mode, seed, count)] = draw(
-                    provider, event, mode, seed, count)
+                    provider, event, mode, seed, count)[0]
     document = {"format": FORMAT, "seed": seed, "count": count, "entries": entries}
     text = json.dumps(document, sort_keys=True, separators=(",", ":"))
     path.write_bytes(gzip.compress(text.encode("utf-8"), mtime=0))

@@ -23,6 +23,7 @@ import contextlib
 import functools
 import json
 import string
+import time
 from collections.abc import Callable, Iterator, Mapping
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Literal
@@ -98,6 +99,10 @@ def format_strategies() -> dict[str, SearchStrategy[str]]:
         "json-object-text": st.builds(dump, objects),
         "json-array-text": st.builds(dump, arrays),
     }
+    from hookproof.catalogue.derive import FORMAT_SAMPLES
+
+    for name in FORMATS:  # the rest of JSON Schema's formats: realistic values
+        strategies.setdefault(name, st.sampled_from(FORMAT_SAMPLES[name]))
     for name, strategy in strategies.items():
         check = FORMATS[name]
         strategies[name] = strategy.filter(check)
@@ -161,8 +166,9 @@ def event_field(provider: Provider, event: Event) -> tuple[str, ...] | None:
     from hookproof.catalogue.examples import canonical_example
 
     payload = canonical_example(provider.id, event.name).payload
+    wanted = provider.field_value_of(event.name)
     for dotted in provider.event_fields:
-        if provider.event_name_of({**_only(payload, dotted)}) == event.name:
+        if wanted is not None and provider._field_value(_only(payload, dotted)) == wanted:
             return tuple(dotted.split("."))
     return None
 
@@ -191,8 +197,9 @@ def as_delivered(provider: Provider, event: Event, body: Any) -> dict[str, Any] 
         return None
     payload = dict(body)
     path = event_field(provider, event)
-    if path is not None:
-        payload = _with_field(payload, path, event.name)
+    value = provider.field_value_of(event.name)
+    if path is not None and value is not None:
+        payload = _with_field(payload, path, value)
     try:
         if provider.transport.encoding == "form":
             return dict(decode_form(encode_form(payload)))
@@ -216,16 +223,28 @@ def payload_strategy(provider: Provider, event: Event, mode: Mode) -> SearchStra
     return _STRATEGIES[key]
 
 
+DRAW_DEADLINE: list[float | None] = [None]
+"""When drawing the corpus must stop (``time.monotonic()``), or None."""
+
+
+class OutOfTime(Exception):
+    """Drawing took longer than its deadline (see ``corpus.DRAW_SECONDS``)."""
+
+
 def _payload_strategy(provider: Provider, event: Event, mode: Mode) -> SearchStrategy[Any]:
     from hookproof.catalogue.validation import engine_for
 
     validator = engine_for().validator(event.request)
 
     def fits(payload: dict[str, Any] | None) -> bool:
+        deadline = DRAW_DEADLINE[0]
+        if deadline is not None and time.monotonic() > deadline:
+            raise OutOfTime
         if payload is None:
             return False
-        broken = bool(validator.validate(payload).errors)
-        return broken if mode == "negative" else not broken
+        if mode == "positive":
+            return validator.is_clean(payload) or not validator.validate(payload).errors
+        return bool(validator.validate(payload).errors)
 
     return body_strategy(provider, event, mode).map(
         lambda body: as_delivered(provider, event, body)).filter(fits)

@@ -3,6 +3,8 @@ missing, malformed and unknown ones handled."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from hookproof.catalogue import Event, Provider
 from hookproof.catalogue.examples import (
     documented_examples,
@@ -137,12 +139,9 @@ def malformed_body_handled(ctx: Context) -> None:
        applies=_named_events, per_provider=True, per_group=True)
 def unknown_event_handled(ctx: Context) -> None:
     """An event type the platform may add later does not crash the receiver."""
-    payload = ctx.payload()
-    field = next(f for f in ctx.provider.event_fields
-                 if ctx.provider.event_name_of({f.split(".")[0]: payload.get(f.split(".")[0])}))
     new_name = future_event_name(ctx.provider, ctx.event)
-    payload = set_path(payload, tuple(field.split(".")), new_name)
-    exchange = ctx.send(ctx.builder.build(ctx.event, payload, event_header=new_name))
+    payload, header_value = named_as(ctx.provider, ctx.payload(), new_name)
+    exchange = ctx.send(ctx.builder.build(ctx.event, payload, event_header=header_value))
     status = exchange.status_class()
     if status == "2xx" or (status == "4xx" and ctx.event.kind == "callback"):
         return
@@ -154,6 +153,18 @@ def unknown_event_handled(ctx: Context) -> None:
     raise ctx.fail(f"an unknown event type {new_name!r} crashed the receiver",
                    expected="not 5xx (2xx recommended)", got=ctx.got(exchange),
                    exchanges=[exchange])
+
+
+def named_as(provider: Provider, payload: Any, name: str) -> tuple[Any, str]:
+    """``payload`` and the event-name header's value, naming the event ``name`` the way the
+    provider's naming rule does (the body field, the header, or both)."""
+    value = provider.field_value_of(name)
+    for dotted in provider.event_fields:
+        path = tuple(dotted.split("."))
+        if value is not None and has_path(payload, path):
+            payload = set_path(payload, path, value)
+            break
+    return payload, provider.event_header_value(name)
 
 
 def future_event_name(provider: Provider, event: Event) -> str:
@@ -168,4 +179,6 @@ def future_event_name(provider: Provider, event: Event) -> str:
         return name.split(".")[0] + ".archived"
     if name.isupper():
         return name.split("_")[0] + "_ARCHIVED"
+    if name.islower():  # GitHub's push, ping, pull_request
+        return name + "_archived"
     return name + "Archived"

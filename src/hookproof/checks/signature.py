@@ -8,6 +8,7 @@ import time
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
+from hookproof.catalogue.loading import Severity
 from hookproof.catalogue.variants import (
     TRICKY_JSON_TEXT,
     TRICKY_TEXT,
@@ -100,36 +101,65 @@ def tampered_url_rejected(ctx: Context) -> None:
                  hint="verify over the URL this endpoint is reached at")
 
 
-def malformed_headers(ctx: Context, delivery: Delivery) -> list[tuple[str, WireRequest]]:
+_SIGNATURE_TOKEN = re.compile(r"([=,])?([A-Za-z0-9+/_-]{16,}={0,2})$")
+
+
+def malformed_headers(ctx: Context,
+                      delivery: Delivery) -> list[tuple[str, WireRequest, bool]]:
     """The delivery with its signature (and timestamp) headers broken in every way a parser
-    meets in the wild: each variant named."""
+    meets in the wild: each variant named, and whether it still carries the valid MAC (a
+    receiver that accepts it parses laxly; one that accepts any other verified garbage)."""
     scheme = ctx.builder.scheme
     request = delivery.request
     name = scheme.header
     value = request.header(name) or ""
     forged = ctx.deliver(delivery.payload, secret=WRONG_SECRET, dedupe_key=delivery.dedupe_key)
     wrong = forged.request.header(name) or "x"
-    signature_values = {
+    forgeries = {
         "empty": "",
         "garbage": "garbage",
         "truncated": value[: len(value) // 2],
-        "wrong length": value + value[-2:],
         "not hex or base64": "!" * len(value),
         "duplicated (two values, as a proxy folds repeated headers)": f"{wrong}, {wrong}",
         "over-long (5,000 characters)": (wrong + "A" * 5000)[:5000],
+        "non-ASCII (Latin-1 bytes)": "\xe9" * max(len(value), 1),
+        "another secret's signature with a non-hex suffix": wrong + "zz",
     }
-    variants = [(f"{name} {kind}", request.with_headers({name: text}))
-                for kind, text in signature_values.items()]
+    carrying = {
+        "wrong length (the signature, then more)": value + value[-2:],
+        "the signature, then non-hex characters": value + "zz",
+        "the signature, then one more digit": value + "0",
+        "the signature, then a non-ASCII byte": value + "\xe9",
+        "the signature, then UTF-8 bytes": value + "\xc3\xa9",
+    }
+    token = _SIGNATURE_TOKEN.search(value)
+    if token is not None:
+        start = token.start(2)
+        head, signature = value[:start], value[start:]
+        if re.fullmatch(r"[0-9a-f]+", signature):
+            carrying["the signature in upper-case hex"] = head + signature.upper()
+        if signature.endswith("="):
+            carrying["bytes after the base64 padding"] = value + "g="
+        if head and not head.endswith(","):
+            prefix = head.rsplit(",", 1)[-1]
+            carrying[f"the signature without its {prefix!r} prefix"] = (
+                head[: len(head) - len(prefix)] + signature)
+            carrying[f"the {prefix!r} prefix twice"] = head + prefix + signature
+            carrying["white space after the prefix"] = head + " " + signature
+    variants = [(f"{name} {kind}", request.with_headers({name: text}), False)
+                for kind, text in forgeries.items()]
+    variants += [(f"{name} {kind}", request.with_headers({name: text}), True)
+                 for kind, text in carrying.items() if text != value]
     stamp_header = getattr(scheme, "timestamp_header", None)
     stamps = {"not a number": "garbage", "empty": "", "negative": "-1",
               "5,000 digits": "9" * 5000}
     if isinstance(stamp_header, str):
-        variants += [(f"{stamp_header} {kind}", request.with_headers({stamp_header: text}))
-                     for kind, text in stamps.items()]
+        variants += [(f"{stamp_header} {kind}", request.with_headers({stamp_header: text}),
+                      False) for kind, text in stamps.items()]
     elif re.search(r"(?:^|,)t=\d+", value):
         variants += [(f"{name} t= {kind}",
                       request.with_headers({name: re.sub(r"(^|,)t=\d+", rf"\g<1>t={text}",
-                                                          value)}))
+                                                          value)}), False)
                      for kind, text in stamps.items()]
     return variants
 
@@ -137,26 +167,47 @@ def malformed_headers(ctx: Context, delivery: Delivery) -> list[tuple[str, WireR
 @check("signature.malformed_header_rejected", expectation="4xx for each variant, never 5xx",
        per_provider=True)
 def malformed_header_rejected(ctx: Context) -> None:
-    """Garbage, truncated, wrong-length, non-hex/base64, empty, duplicated and over-long
-    signature (and timestamp) headers are refused with a 4xx, never a crash."""
+    """Garbage, truncated, non-hex/base64, non-ASCII, empty, duplicated and over-long signature
+    (and timestamp) headers are refused with a 4xx, never a crash; so, recommended, are
+    variants that still carry the valid signature with something around it."""
     delivery = ctx.deliver()
-    failing: list[tuple[str, Exchange]] = []
-    for label, request in malformed_headers(ctx, delivery):
+    failing: list[tuple[str, Exchange, Severity]] = []
+    variants = malformed_headers(ctx, delivery)
+    forged = ctx.send(ctx.deliver(delivery.payload, secret=WRONG_SECRET))
+    # a receiver that takes another secret's signature fails signature.wrong_secret_rejected;
+    # that it also takes the valid one with bytes around it says nothing more
+    lax_checked = forged.status_class() != "2xx"
+    for label, request, carries_mac in variants:
+        if carries_mac and not lax_checked:
+            continue
         exchange = ctx.send(_replace(delivery, request))
-        if exchange.status_class() != "4xx":
-            failing.append((label, exchange))
+        status = exchange.status_class()
+        if status == "4xx":
+            continue
+        lax = status == "2xx" and carries_mac
+        failing.append((label, exchange, "recommended" if lax else "required"))
     if not failing:
         return
-    label, exchange = next(((v, e) for v, e in failing if e.status_class() == "2xx"), failing[0])
+    failing.sort(key=lambda f: (f[2] != "required", f[1].status_class() != "2xx"))
+    label, exchange, severity = failing[0]
     accepted = exchange.status_class() == "2xx"
+    if severity == "recommended":
+        hint = ("the valid signature with something around it still verified: the receiver "
+                "parses the header laxly (a prefix stripped with replace(), hex or base64 "
+                "decoding that stops at the first bad character, case folded). Not a forgery, "
+                "but compare the whole header value with the one you compute")
+    elif accepted:
+        hint = "a malformed signature must never verify: compare the full computed signature"
+    else:
+        hint = ("parse the signature header defensively (bounded length, ASCII only, digits, "
+                "hex/base64) and answer 400/403 before any other work; hmac.compare_digest "
+                "raises on non-ASCII text: compare bytes")
     raise ctx.fail(
         f"a delivery with a malformed signature header ({label}) was "
         + ("accepted" if accepted else "not refused cleanly"),
-        expected="4xx", got=ctx.got(exchange), exchanges=[exchange],
-        details=[Detail(v, "4xx", ctx.got(e)) for v, e in failing if v != label],
-        hint="parse the signature header defensively (bounded length, digits, hex/base64) and "
-        "answer 400/403 before any other work" if not accepted else
-        "a malformed signature must never verify: compare the full computed signature")
+        expected="4xx", got=ctx.got(exchange), exchanges=[exchange], severity=severity,
+        details=[Detail(v, "4xx", ctx.got(e)) for v, e, _ in failing if v != label],
+        hint=hint)
 
 
 @check("signature.body_hash_mismatch_rejected", expectation="4xx", applies=_body_hash)

@@ -107,6 +107,14 @@ class HookproofSession:
         events = [provider.event(name) for name in settings.events] or list(provider.events)
         for name in (settings.expect or {}):
             provider.event(name)
+        from hookproof.catalogue.examples import invalid_examples, valid_examples
+
+        for event in events:
+            # examples a team's contract lacks are derived here, once (cached), so that one no
+            # example can be derived for is a usage error naming its file, not a collection
+            # traceback
+            valid_examples(provider.id, event.name)
+            invalid_examples(provider.id, event.name)
         for flag, groups in (("--hook-url", settings.hook_urls),
                              ("--signing-url", settings.signing_urls)):
             for group in (groups or {}):

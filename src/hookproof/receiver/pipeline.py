@@ -126,11 +126,11 @@ class Pipeline:
         except InputError as exc:
             return error(400, f"malformed body: {exc}")
 
-        name = provider.event_name_of(payload)
+        name = provider.event_name_of(payload, request.headers)
         event = hook.event_for(name)
         if event is None:
             if name is None:
-                where = ", ".join(provider.event_fields) or "the payload"
+                where = provider.naming_places() or "the payload"
                 return error(400, f"no event name (looked in: {where})")
             if hook.unknown_status != 200:
                 return error(hook.unknown_status, f"unknown operation {name!r}")

@@ -24,6 +24,7 @@ scheme is built from a manifest's ``signature`` mapping, never from a catalogue 
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from typing import Any
 
@@ -122,7 +123,14 @@ def scheme_for(signature: Mapping[str, Any], *, encoding: str) -> Scheme:
             idempotency_header=_text(signature, "idempotency_header", "X-Idempotency-Key"),
         )
     if kind == "standard-webhooks":
-        return StandardWebhooksScheme(header=_text(signature, "header", "webhook-signature"))
+        # Svix (Clerk, Resend, ...) signs the same way under svix-id, svix-timestamp and
+        # svix-signature: header_prefix: svix
+        prefix = _text(signature, "header_prefix", "webhook")
+        if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9-]*", prefix):
+            raise ValueError(f"signature.header_prefix {prefix!r}: letters, digits and '-'")
+        return StandardWebhooksScheme(
+            header=_text(signature, "header", f"{prefix}-signature"),
+            id_header=f"{prefix}-id", timestamp_header=f"{prefix}-timestamp")
     if kind == "hmac":
         optional = {key: _text(signature, key, "") for key in ("timestamp_header", "id_header")
                     if signature.get(key) is not None}

@@ -27,7 +27,7 @@ def _parse_kv_header(value: str) -> list[tuple[str, str]]:
     for part in value.split(","):
         key, eq, item = part.partition("=")
         if eq:
-            pairs.append((key.strip(), item.strip()))
+            pairs.append((key.strip(), item))  # the value as sent: " <sig>" is no signature
     return pairs
 
 

@@ -63,8 +63,9 @@ class Graded:
                 f"-> {answer}  {self.verdict}")
 
 
-def _event_for(provider: Provider, path: str, payload: Any) -> Event | None:
-    name = provider.event_name_of(payload)
+def _event_for(provider: Provider, path: str, payload: Any,
+               headers: Mapping[str, str] | None = None) -> Event | None:
+    name = provider.event_name_of(payload, headers)
     if name is not None and provider.has_event(name):
         return provider.event(name)
     for group, default in provider.hook_groups.items():
@@ -155,7 +156,7 @@ class Listener:
             payload = decode_body(source, provider.transport.encoding)
         except InputError:
             payload = None
-        event = _event_for(provider, urlsplit(received_url).path, payload)
+        event = _event_for(provider, urlsplit(received_url).path, payload, headers)
         errors = drift = 0
         if event is not None and payload is not None:
             result = engine_for().validator(event.request).validate(payload)
@@ -176,7 +177,8 @@ class Listener:
             kind = next((v for k, v in exchange.headers.items()
                          if k.lower() == "content-type"), "application/octet-stream")
         graded = Graded(
-            event=event.name if event else (provider.event_name_of(payload) or "(unknown)"),
+            event=event.name if event else (provider.event_name_of(payload, headers)
+                                            or "(unknown)"),
             signature="ok" if verdict.ok else f"BAD ({verdict.reason})", errors=errors,
             drift=drift, status=exchange.status if not exchange.error else None,
             elapsed_ms=round(exchange.elapsed * 1000, 1),

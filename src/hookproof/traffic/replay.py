@@ -60,7 +60,7 @@ def recorded(path: Path, provider: Provider) -> Iterator[Recorded]:
             payload = decode_body(source, provider.transport.encoding)
         except InputError:
             continue
-        name = provider.event_name_of(payload) or str(item.get("event", ""))
+        name = provider.event_name_of(payload, wire.headers) or str(item.get("event", ""))
         if provider.has_event(name):
             yield Recorded(number, wire, payload, name)
 

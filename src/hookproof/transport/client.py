@@ -9,17 +9,112 @@ from __future__ import annotations
 import concurrent.futures
 import contextlib
 import dataclasses
+import http.client
+import http.cookiejar
+import queue
 import threading
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 import requests
 import requests.adapters
+import urllib3.connection
+import urllib3.connectionpool
 
 from hookproof.transport.scope import PlatformCall
 from hookproof.transport.wire import WireRequest
+
+MAX_INFORMATIONAL = 32
+"""Informational answers (``100 Continue``...) read before the real one: http.client reads
+them without end, so a target answering an endless stream of them would keep its exchange's
+thread busy for ever."""
+
+
+class _BoundedResponse(http.client.HTTPResponse):
+    def _read_status(self) -> tuple[str, int, str]:
+        self._statuses = getattr(self, "_statuses", 0) + 1
+        if self._statuses > MAX_INFORMATIONAL:
+            raise http.client.HTTPException(
+                f"more than {MAX_INFORMATIONAL} informational (1xx) answers")
+        return super()._read_status()  # type: ignore[misc, no-any-return]
+
+
+class _HTTPConnection(urllib3.connection.HTTPConnection):
+    response_class = _BoundedResponse
+
+
+class _HTTPSConnection(urllib3.connection.HTTPSConnection):
+    response_class = _BoundedResponse
+
+
+class _HTTPPool(urllib3.connectionpool.HTTPConnectionPool):
+    ConnectionCls = _HTTPConnection
+
+
+class _HTTPSPool(urllib3.connectionpool.HTTPSConnectionPool):
+    ConnectionCls = _HTTPSConnection
+
+
+class _NoCookies(http.cookiejar.DefaultCookiePolicy):
+    """Platforms keep no cookies: an answer's ``Set-Cookie`` never reaches a later delivery
+    (a session cookie or a sticky load balancer would be judged on requests no platform
+    sends, and 90 cookies of 4 KB make a 360 KB ``Cookie`` header)."""
+
+    def set_ok(self, cookie: http.cookiejar.Cookie, request: Any) -> bool:
+        return False
+
+    def return_ok(self, cookie: http.cookiejar.Cookie, request: Any) -> bool:
+        return False
+
+
+class _DaemonPool:
+    """Worker threads for exchanges, as daemons: an exchange abandoned at its deadline (a
+    target trickling its body, or sending ``100 Continue`` without end) is never joined at
+    interpreter exit, so the process ends right after the verdict."""
+
+    def __init__(self, name: str) -> None:
+        self._name = name
+        self._jobs: queue.SimpleQueue[tuple[Callable[[], Any], concurrent.futures.Future[Any]]
+                                      | None] = queue.SimpleQueue()
+        self._idle = 0
+        self._lock = threading.Lock()
+        self._closed = False
+
+    def submit(self, job: Callable[[], Any]) -> concurrent.futures.Future[Any]:
+        future: concurrent.futures.Future[Any] = concurrent.futures.Future()
+        with self._lock:
+            start = self._idle == 0
+            if not start:
+                self._idle -= 1
+        self._jobs.put((job, future))
+        if start:
+            threading.Thread(target=self._work, name=self._name, daemon=True).start()
+        return future
+
+    def _work(self) -> None:
+        while True:
+            item = self._jobs.get()
+            if item is None:
+                return
+            job, future = item
+            if future.set_running_or_notify_cancel():
+                try:
+                    future.set_result(job())
+                except BaseException as exc:  # handed to the waiting caller
+                    future.set_exception(exc)
+            with self._lock:
+                if self._closed:
+                    return
+                self._idle += 1
+
+    def shutdown(self) -> None:
+        with self._lock:
+            self._closed = True
+            idle, self._idle = self._idle, 0
+        for _ in range(idle):
+            self._jobs.put(None)
 
 
 @dataclass(frozen=True)
@@ -141,15 +236,17 @@ class DeliveryClient:
         """An in-process app every request goes to instead of the network (``--target-app``)."""
         self._session = self._new_session()
         self._lock = threading.Lock()
-        self._workers: concurrent.futures.ThreadPoolExecutor | None = None
+        self._workers: _DaemonPool | None = None
 
     def _new_session(self, pool: int = 10) -> requests.Session:
         session = requests.Session()
         adapter = requests.adapters.HTTPAdapter(pool_connections=1, pool_maxsize=pool,
                                                 max_retries=0)
+        adapter.poolmanager.pool_classes_by_scheme = {"http": _HTTPPool, "https": _HTTPSPool}
         session.mount("http://", adapter)
         session.mount("https://", adapter)
         session.trust_env = False  # a proxy from the environment must not change what is sent
+        session.cookies.set_policy(_NoCookies())
         return session
 
     def close(self) -> None:
@@ -157,7 +254,7 @@ class DeliveryClient:
         with self._lock:
             workers, self._workers = self._workers, None
         if workers is not None:
-            workers.shutdown(wait=False)
+            workers.shutdown()
         if self.app is not None:
             self.app.close()
 
@@ -168,9 +265,10 @@ class DeliveryClient:
         limit = self.timeout if timeout is None else timeout
         started = time.perf_counter()
         pool = self._pool()
-        future = pool.submit(self._exchange, request, limit, session)
+        future = pool.submit(lambda: self._exchange(request, limit, session))
         try:
-            return future.result(limit)
+            exchange: Exchange = future.result(limit)
+            return exchange
         except concurrent.futures.TimeoutError:
             pass
         # still connecting, trickling headers or an endless body: given up, its connection
@@ -179,18 +277,17 @@ class DeliveryClient:
         with self._lock:
             if self._workers is pool:
                 self._workers = None
-        pool.shutdown(wait=False)
+        pool.shutdown()
         self._forget_connections(session)
         return Exchange(request, elapsed=time.perf_counter() - started,
                         error=f"no complete answer within {limit:g} s", error_kind="timeout")
 
-    def _pool(self) -> concurrent.futures.ThreadPoolExecutor:
+    def _pool(self) -> _DaemonPool:
         """The worker threads exchanges run on (each under its deadline): kept, since
         starting a thread per exchange costs more than the exchange on loopback."""
         with self._lock:
             if self._workers is None:
-                self._workers = concurrent.futures.ThreadPoolExecutor(
-                    max_workers=128, thread_name_prefix="hookproof-exchange")
+                self._workers = _DaemonPool("hookproof-exchange")
             return self._workers
 
     def _read(self, response: requests.Response) -> tuple[bytes, bool]:

@@ -206,7 +206,11 @@ class AppTransport:
     def _httpx_request(self, request: WireRequest) -> Any:
         import httpx
 
-        return httpx.Request(request.method, request.url, headers=list(request.headers.items()),
+        # header values as Latin-1 bytes, as on the wire (httpx would encode text as ASCII
+        # and refuse the non-ASCII signature headers the suite sends)
+        headers = [(name.encode("latin-1", "replace"), value.encode("latin-1", "replace"))
+                   for name, value in request.headers.items()]
+        return httpx.Request(request.method, request.url, headers=headers,
                              content=request.body if request.method != "GET" else b"")
 
     def _wsgi_call(self, request: WireRequest) -> tuple[int, dict[str, str], bytes]:
