@@ -9,7 +9,8 @@ with the flaws real ones have. Real HTTP servers on 127.0.0.1 (:func:`receivers.
     ``"head_commit": null`` when a push deletes a branch);
   - ``lenient``: strips ``sha256=`` with ``replace`` and decodes the hex up to the first
     non-hex character, as Node's ``Buffer.from(sig, "hex")`` does;
-  - ``str_compare``: ``hmac.compare_digest`` on ``str`` (raises on non-ASCII: a 500);
+  - ``str_compare``: ``hmac.compare_digest`` on ``str``, as GitHub's guide does (raises on
+    a non-ASCII header: a 500);
   - ``unverified``: verifies nothing.
 * :func:`svix_app` verifies with the ``svix`` package (Clerk style, ``svix-*`` headers) or the
   ``standardwebhooks`` package (``webhook-*``); flaw ``data_null``: ``payload["data"]["id"]``

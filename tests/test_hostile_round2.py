@@ -235,3 +235,58 @@ def test_a_backtracking_pattern_cannot_stall_validation(tmp_path: Path) -> None:
                              str(tmp_path / "contracts"), "list", "--provider", "evil"],
                             capture_output=True, text=True, timeout=60, check=False)
     assert "backtrack" in listed.stdout and "^(a+)+$" in listed.stdout, listed.stdout
+
+
+def test_a_daemonizing_command_is_ready_by_its_port_and_every_process_is_stopped(
+        tmp_path: Path) -> None:
+    from receivers import unused_port
+
+    port = unused_port()
+    pidfile = tmp_path / "pids"
+    command = f"{sys.executable} {Path(__file__).parent / 'daemon_receiver.py'} {port} {pidfile}"
+    env = dict(os.environ, **{SECRET_ENV: SECRET}, HOOKPROOF_SECRET=SECRET,
+               PYTEST_DISABLE_PLUGIN_AUTOLOAD="1")
+    run = subprocess.run([sys.executable, "-m", "pytest", "-p", "hookproof.plugin", "-q",
+                          "-p", "no:cacheprovider", "--target-url",
+                          f"http://127.0.0.1:{port}/varda", "--provider", "varda",
+                          "--secret-env", SECRET_ENV, "--fuzz-examples", "0", "--events",
+                          "message.created", "--target-command", command,
+                          "--hookproof-reports", str(tmp_path / "reports")], cwd=tmp_path,
+                         env=env, capture_output=True, text=True, timeout=120, check=False)
+    assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-2000:]
+    pids = [int(p) for p in pidfile.read_text().split()]
+    deadline = time.monotonic() + 10
+    alive = pids
+    while alive and time.monotonic() < deadline:
+        alive = [pid for pid in pids if _alive(pid)]
+        time.sleep(0.1)
+    assert alive == [], "processes the receiver started outlived the run"
+
+
+def _alive(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/stat", encoding="utf-8") as handle:
+            return handle.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return False
+
+
+def test_the_receiver_log_is_capped_and_scrubbed_as_a_stream(tmp_path: Path) -> None:
+    from hookproof.checks.managed import LOG_LIMIT, CappedLog, scrub_file
+    from hookproof.scrub import register
+
+    register(SECRET)
+    path = tmp_path / "receiver.log"
+    log = CappedLog(path)
+    log.write(b"started\n")
+    line = f"request with {SECRET} in it\n".encode() * 1000
+    for _ in range(3 * LOG_LIMIT // len(line)):  # 48 MiB written
+        log.write(line)
+    log.write(b"Traceback (most recent call last):\nKeyError: 'crm_id'\n")
+    log.close()
+    assert path.stat().st_size <= LOG_LIMIT
+    scrub_file(path)
+    text = path.read_text()
+    assert text.startswith("started\n") and text.endswith("KeyError: 'crm_id'\n")
+    assert "bytes of the receiver's output left out here" in text
+    assert SECRET not in text and "[secret]" in text

@@ -82,8 +82,9 @@ OPTIONS: tuple[Option, ...] = (
            "HOOKPROOF_TARGET_READY", "with --target-command: the receiver is ready when this "
            "URL answers (default: when --target-url accepts connections)", metavar="URL"),
     Option("target_restarts", "--target-restarts", "hookproof_target_restarts",
-           "HOOKPROOF_TARGET_RESTARTS", "with --target-command: restarts after crashes before "
-           "the remaining checks are not run (default: 5)", default=5, kind="int",
+           "HOOKPROOF_TARGET_RESTARTS", "with --target-command: restarts in all after crashes "
+           "before the remaining checks are not run (default: 100; an event that crashes the "
+           "receiver in 2 checks has its other checks not run)", default=100, kind="int",
            metavar="N", maximum=1000),
     Option("effects_url", "--effects-url", "hookproof_effects_url", "HOOKPROOF_EFFECTS_URL",
            "effects probe: GET URL?key=<dedupe key> answering {\"count\": n}", metavar="URL"),
@@ -166,7 +167,7 @@ class Settings:
     target_command: str | None = None
     target_cwd: str | None = None
     target_ready: str | None = None
-    target_restarts: int = 5
+    target_restarts: int = 100
     effects_url: str | None = None
     effects_wait: float = 2.0
     events: tuple[str, ...] = ()

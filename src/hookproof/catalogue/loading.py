@@ -421,10 +421,17 @@ def user_contract_dirs() -> tuple[Path, ...]:
 
 
 @functools.cache
+def _bundled_catalogue() -> Catalogue:
+    # package data never changes under a running process: one object, whatever the variable
+    # says later, so engines and examples cached against it stay valid
+    return load_catalogue_from(contracts_root())
+
+
+@functools.cache
 def load_catalogue() -> Catalogue:
     """The bundled catalogue, with a team's own providers from ``$HOOKPROOF_CONTRACTS``
     (loaded once per process)."""
-    catalogue = load_catalogue_from(contracts_root())
+    catalogue = _bundled_catalogue()
     for directory in user_contract_dirs():
         catalogue = with_user_providers(catalogue, directory)
     return catalogue

@@ -205,7 +205,8 @@ class Context:
             exchanges=[exchange], crash=True, receiver_output=crashed.output or None,
             exit_status=crashed.exit_status,
             hint="a webhook handler must catch its own errors and answer (4xx for bad "
-            "input); run it under --target-command to see its output at the crash")
+            "input)" + ("; its output at the crash is below" if self.target.managed is not None
+                        else "; run it under --target-command to see its output at the crash"))
 
     # -- expectations -------------------------------------------------------------------------
 

@@ -44,6 +44,74 @@ delivery caused just before this worker held the receiver alone)."""
 OUTPUT_LIMIT = 8000
 """Characters of output shown in a failure (the end of it, where the stack trace is)."""
 LOG_NAME = "receiver.log"
+LOG_LIMIT = 16 * 1024 * 1024
+"""Bytes ``receiver.log`` may reach; past it, its first :data:`LOG_HEAD` and last
+:data:`LOG_TAIL` bytes are kept with a marker between them (a receiver writing 1 GB to
+stdout leaves a 16 MiB log, and a crash's stack trace is always in the tail)."""
+LOG_HEAD = 4 * 1024 * 1024
+LOG_TAIL = 4 * 1024 * 1024
+
+
+class CappedLog:
+    """``receiver.log``, written by one pump thread (the receiver's output) and the
+    supervisor's notes, never larger than :data:`LOG_LIMIT`."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._handle: IO[bytes] = path.open("ab", buffering=0)
+        self._lock = threading.Lock()
+        self._size = self._handle.tell()
+        self.left_out = 0
+
+    def write(self, data: bytes) -> None:
+        with self._lock:
+            if self._handle.closed:
+                return
+            self._handle.write(data)
+            self._size += len(data)
+            if self._size > LOG_LIMIT:
+                self._compact()
+
+    def _compact(self) -> None:
+        with self.path.open("rb") as reader:
+            reader.seek(max(LOG_HEAD, self._size - LOG_TAIL))
+            tail = reader.read()
+        self.left_out += self._size - LOG_HEAD - len(tail)
+        marker = (f"\n== hookproof: {self.left_out:,} bytes of the receiver's output left out "
+                  "here (receiver.log keeps its first and last 4 MiB) ==\n").encode()
+        self._handle.truncate(LOG_HEAD)
+        self._handle.seek(LOG_HEAD)
+        self._handle.write(marker + tail)
+        self._size = LOG_HEAD + len(marker) + len(tail)
+
+    def close(self) -> None:
+        with self._lock:
+            self._handle.close()
+
+
+def pump(source: IO[bytes], log: CappedLog) -> None:
+    """Copy the receiver's output into the log until it closes its end."""
+    with contextlib.suppress(OSError, ValueError):
+        while chunk := os.read(source.fileno(), 65536):
+            log.write(chunk)
+
+
+def scrub_file(path: Path) -> None:
+    """Hide the secret in ``path`` as a stream (complete lines at a time): memory stays flat
+    whatever the log's size."""
+    from hookproof.scrub import scrub
+
+    temporary = path.with_suffix(".scrubbing")
+    with path.open("rb") as reader, temporary.open("wb") as writer:
+        carry = b""
+        while chunk := reader.read(1024 * 1024):
+            carry += chunk
+            cut = carry.rfind(b"\n") + 1 if len(carry) < 4 * 1024 * 1024 else len(carry)
+            if cut:
+                head, carry = carry[:cut], carry[cut:]
+                writer.write(scrub(head.decode("utf-8", "replace")).encode("utf-8"))
+        writer.write(scrub(carry.decode("utf-8", "replace")).encode("utf-8"))
+    temporary.replace(path)
 _ENDED = re.compile(r"^== hookproof: the receiver (.+?)(?:; (restarting|not restarted.*))?$",
                     re.MULTILINE)
 
@@ -70,14 +138,15 @@ class ManagedReceiver:
         self.restarts = 0
         self.ready_timeout = ready_timeout
         self._process: subprocess.Popen[bytes] | None = None
-        self._log: IO[bytes] | None = None
+        self._log: CappedLog | None = None
+        self._pumps: list[threading.Thread] = []
         self._stopping = threading.Event()
         self._supervisor: threading.Thread | None = None
 
     def start(self) -> None:
         """Start the receiver and wait until it is ready; then supervise it."""
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
-        self._log = self.log_path.open("ab", buffering=0)
+        self._log = CappedLog(self.log_path)
         self._spawn()
         if not wait_ready(self.url, self.ready_url, self.ready_timeout, self._process):
             status = describe_exit(self._process.poll() if self._process else None)
@@ -96,11 +165,16 @@ class ManagedReceiver:
         self._log.write(f"== hookproof: starting {shlex.join(self.argv)}\n".encode())
         try:
             self._process = subprocess.Popen(
-                self.argv, cwd=self.cwd, stdout=self._log, stderr=subprocess.STDOUT,
+                self.argv, cwd=self.cwd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                 stdin=subprocess.DEVNULL, start_new_session=True)
         except OSError as exc:
             raise UsageError(f"--target-command: cannot start {self.argv[0]!r}: "
                              f"{exc.strerror or exc}") from None
+        assert self._process.stdout is not None
+        thread = threading.Thread(target=pump, args=(self._process.stdout, self._log),
+                                  daemon=True, name="hookproof-receiver-output")
+        thread.start()
+        self._pumps.append(thread)
 
     def _supervise(self) -> None:
         while not self._stopping.is_set():
@@ -112,6 +186,12 @@ class ManagedReceiver:
                 self._stopping.wait(0.05)
                 continue
             if self._stopping.is_set() or self._log is None:
+                return
+            if code == 0 and session_members(process.pid):
+                # the command daemonized (forked, and its parent exited 0): the receiver lives
+                # on in its session; it is stopped at the end with the whole session
+                self._log.write(b"== hookproof: the command exited 0 and its children serve "
+                                b"on (a daemon): not restarted after a crash\n")
                 return
             status = describe_exit(code)
             if self.restarts_left <= 0:
@@ -128,19 +208,17 @@ class ManagedReceiver:
                 return
 
     def stop(self) -> None:
+        """SIGTERM to every process of the receiver's session (its own, made at start: its
+        children, a daemon it forked, a child that ignores SIGTERM), SIGKILL to whatever is
+        left after a grace period."""
         self._stopping.set()
         process = self._process
-        if process is not None and process.poll() is None:
-            with contextlib.suppress(ProcessLookupError, PermissionError):
-                os.killpg(process.pid, signal.SIGTERM)
-            try:
-                process.wait(timeout=STOP_GRACE)
-            except subprocess.TimeoutExpired:
-                with contextlib.suppress(ProcessLookupError, PermissionError):
-                    os.killpg(process.pid, signal.SIGKILL)
-                process.wait(timeout=STOP_GRACE)
+        if process is not None:
+            end_session(process)
         if self._supervisor is not None:
             self._supervisor.join(timeout=2)
+        for thread in self._pumps:  # what the receiver wrote before it ended, kept
+            thread.join(timeout=2)
         if self._log is not None:
             self._log.write(b"== hookproof: stopped\n")
             self._log.close()
@@ -148,14 +226,13 @@ class ManagedReceiver:
             self._scrub_log()
 
     def _scrub_log(self) -> None:
-        """The receiver may have printed the secret: the kept log never shows it."""
-        from hookproof.scrub import scrub
-
+        """The receiver may have printed the secret: the kept log never shows it. Whatever
+        happens here, the run's reports are still written."""
         try:
-            text = self.log_path.read_text(encoding="utf-8", errors="replace")
-            self.log_path.write_text(scrub(text), encoding="utf-8")
-        except OSError:
-            pass
+            scrub_file(self.log_path)
+        except (OSError, MemoryError, ValueError):
+            with contextlib.suppress(OSError):
+                self.log_path.unlink()  # unscrubbed, it may hold the secret
 
 
 class ReceiverLog:
@@ -223,6 +300,50 @@ class ReceiverLog:
         return back, shown, ("; ".join(ended) or None)
 
 
+def session_members(session: int) -> list[int]:
+    """The processes of session ``session`` (Linux ``/proc``; elsewhere only the group can be
+    reached, by ``killpg``)."""
+    members: list[int] = []
+    try:
+        entries = os.listdir("/proc")
+    except OSError:
+        return members
+    for entry in entries:
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat", encoding="utf-8", errors="replace") as handle:
+                fields = handle.read().rsplit(")", 1)[1].split()
+        except (OSError, IndexError):
+            continue
+        # after "(comm)": state, ppid, pgrp, session; a zombie is already gone
+        if len(fields) > 3 and fields[0] != "Z" and int(fields[3]) == session:
+            members.append(int(entry))
+    return members
+
+
+def end_session(process: subprocess.Popen[bytes]) -> None:
+    """Stop ``process`` (started with ``start_new_session``) and everything in its session."""
+    session = process.pid
+
+    def signal_all(sig: signal.Signals) -> None:
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(session, sig)
+        for pid in session_members(session):
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.kill(pid, sig)
+
+    signal_all(signal.SIGTERM)
+    deadline = time.monotonic() + STOP_GRACE
+    while time.monotonic() < deadline:
+        if process.poll() is not None and not session_members(session):
+            return
+        time.sleep(0.05)
+    signal_all(signal.SIGKILL)
+    with contextlib.suppress(subprocess.TimeoutExpired):
+        process.wait(timeout=STOP_GRACE)
+
+
 def describe_exit(code: int | None) -> str | None:
     """How a process ended: "exited with status 1", "was killed by SIGSEGV"."""
     if code is None:
@@ -240,7 +361,9 @@ def wait_ready(url: str, ready_url: str | None, timeout: float,
     """Until ``ready_url`` answers (or ``url`` accepts connections), at most ``timeout`` s."""
     deadline = time.monotonic() + timeout
     while True:
-        if process is not None and process.poll() is not None:
+        # a command that exits 0 may have daemonized: ready is the port answering, whatever
+        # the starter did; one that failed is not waited for
+        if process is not None and process.poll() not in (None, 0):
             return False
         if ready_url is not None:
             try:
@@ -266,4 +389,5 @@ def accepts(url: str) -> bool:
         return False
 
 
-__all__ = ["LOG_NAME", "ManagedReceiver", "ReceiverLog", "accepts", "describe_exit"]
+__all__ = ["LOG_LIMIT", "LOG_NAME", "CappedLog", "ManagedReceiver", "ReceiverLog", "accepts",
+           "describe_exit"]

@@ -43,6 +43,10 @@ class TargetUnavailable(Exception):
     """
 
 
+CRASHES_PER_EVENT = 2
+"""Checks of one event that may crash the receiver before its other checks are not run."""
+
+
 class TargetCrashed(Exception):
     """A delivery's connection was closed or reset without an answer, the target stopped
     accepting connections after it, or a proxy answered for a dead backend: the receiver
@@ -56,6 +60,11 @@ class TargetCrashed(Exception):
         self.output = output
         self.exit_status = exit_status
         super().__init__(exchange.error or f"HTTP {exchange.status}")
+
+    @property
+    def raised(self) -> bool:
+        """An in-process app raised: its delivery's failure; the app itself lives on."""
+        return self.exchange.error_kind == "raised"
 
 
 EffectsHook = Callable[[str, str, str], "int | None"]
@@ -187,6 +196,10 @@ class Target:
     """Endpoint URL -> why it cannot be tested (the checks that would send there: not run)."""
     answered: set[str] = field(default_factory=set)
     """Endpoints that have answered at least once (a refusal later is a crash, not a typo)."""
+    crashes: dict[str, list[str]] = field(default_factory=dict)
+    """Event -> the checks whose delivery of it crashed the receiver. Once an event has
+    crashed it in :data:`CRASHES_PER_EVENT` checks, its other checks are not run (each would
+    only crash it again), and the other events go on."""
     managed: Any = None
     """The receiver process hookproof started (``--target-command``), if any."""
     platform: Any = None
@@ -257,7 +270,33 @@ class Target:
         # (connections refused: every hook group served from that host and port)
         return self.down.get(endpoint) or self.down.get(_server_of(endpoint))
 
+    def _crashing(self, event: str) -> str | None:
+        with self._lock:
+            checks = self.crashes.get(event, [])
+        if len(checks) < CRASHES_PER_EVENT:
+            return None
+        return (f"this event crashes the receiver (see {', '.join(checks)}): its other "
+                "checks were not run, so that the other events are judged")
+
+    def _crashed_on(self, event: str, check: str) -> None:
+        with self._lock:
+            found = self.crashes.setdefault(event, [])
+            if check not in found:
+                found.append(check)
+
     def send(self, check: str, delivery: Delivery | Exchange) -> Exchange:
+        event = request_event(delivery)
+        reason = self._crashing(event)
+        if reason is not None:
+            raise TargetUnavailable(reason)
+        try:
+            return self._send(check, delivery)
+        except TargetCrashed as crashed:
+            if not crashed.raised:  # an in-process app that raised lives on
+                self._crashed_on(event, check)
+            raise
+
+    def _send(self, check: str, delivery: Delivery | Exchange) -> Exchange:
         endpoint = self._endpoint(delivery)
         reason = self._down_reason(endpoint)
         if reason is not None:
@@ -308,6 +347,18 @@ class Target:
             raise self._crashed(endpoint, again, again_mark)
 
     def send_together(self, check: str, deliveries: Sequence[Delivery]) -> list[Exchange]:
+        event = deliveries[0].event.name
+        reason = self._crashing(event)
+        if reason is not None:
+            raise TargetUnavailable(reason)
+        try:
+            return self._send_together(check, deliveries)
+        except TargetCrashed as crashed:
+            if not crashed.raised:
+                self._crashed_on(event, check)
+            raise
+
+    def _send_together(self, check: str, deliveries: Sequence[Delivery]) -> list[Exchange]:
         endpoint = self._endpoint(deliveries[0])
         reason = self._down_reason(endpoint)
         if reason is not None:
@@ -395,10 +446,12 @@ class Target:
             # connections refused or dropped: the server itself is gone, every hook group
             # it serves with it; a proxy's 502/503/504: only the backend of this endpoint
             where = endpoint if exchange.status in PROXY_DOWN_STATUSES else _server_of(endpoint)
+            why = (f"the receiver at {where} {exit_status}" if exit_status
+                   and "not restarted" in exit_status else
+                   f"the receiver at {where} stopped answering and did not come back within "
+                   f"{self.settings.target_wait:g} s")
             with self._lock:
-                self.down.setdefault(where, (
-                    f"the receiver at {where} stopped answering and did not come back "
-                    f"within {self.settings.target_wait:g} s"))
+                self.down.setdefault(where, why + "; its remaining checks were not run")
         return TargetCrashed(exchange, back=back, waited=waited, output=output,
                              exit_status=exit_status)
 

@@ -1,8 +1,10 @@
 """In-process targets (``--target-app module:attr``): the receiver's WSGI or ASGI app answers
 every delivery in this process, with no server and no port.
 
-The transports are httpx's: :class:`httpx.WSGITransport` calls a WSGI app (Flask, Django,
-any PEP 3333 callable) on the calling thread, :class:`httpx.ASGITransport` an ASGI app
+A WSGI app (Flask, Django, any PEP 3333 callable) is called on the calling thread with an
+environ built here: PEP 3333 carries header values as Latin-1 text, and httpx's WSGI transport
+decodes them as ASCII, which would refuse the non-ASCII signature headers the suite sends
+before the app sees them. :class:`httpx.ASGITransport` calls an ASGI app
 (FastAPI, Starlette, Django's ASGI handler) on an event loop of its own. httpx was chosen over
 werkzeug's or Starlette's test clients because one well-kept library covers both interfaces,
 builds the request from exact bytes and headers (what the signature covers), keeps no cookie
@@ -17,6 +19,7 @@ from __future__ import annotations
 import asyncio
 import importlib
 import inspect
+import io
 import sys
 import threading
 import time
@@ -24,7 +27,7 @@ from collections.abc import Mapping
 from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qsl, urlsplit
+from urllib.parse import parse_qsl, unquote_to_bytes, urlsplit
 
 from hookproof.errors import UsageError
 from hookproof.transport.client import Exchange
@@ -144,7 +147,7 @@ class AppTransport:
             served = self._run(self._startup(app), STARTUP_TIMEOUT)
             self._asgi = httpx.ASGITransport(app=served, client=("127.0.0.1", 50000))
         else:
-            self._wsgi = httpx.WSGITransport(app=app, remote_addr="127.0.0.1")
+            self._wsgi_app = app
 
     # -- the event loop of an ASGI app --------------------------------------------------------
 
@@ -214,9 +217,52 @@ class AppTransport:
                              content=request.body if request.method != "GET" else b"")
 
     def _wsgi_call(self, request: WireRequest) -> tuple[int, dict[str, str], bytes]:
-        response = self._wsgi.handle_request(self._httpx_request(request))
-        body = response.read()
-        return response.status_code, dict(response.headers.items()), body
+        parts = urlsplit(request.url)
+        body = request.body if request.method != "GET" else b""
+        environ: dict[str, Any] = {
+            "wsgi.version": (1, 0), "wsgi.url_scheme": parts.scheme or "http",
+            "wsgi.input": io.BytesIO(body), "wsgi.errors": sys.stderr,
+            "wsgi.multithread": True, "wsgi.multiprocess": False, "wsgi.run_once": False,
+            "REQUEST_METHOD": request.method, "SCRIPT_NAME": "",
+            # PEP 3333: the path is the URL-decoded bytes as Latin-1 text
+            "PATH_INFO": unquote_to_bytes(parts.path or "/").decode("latin-1"),
+            "QUERY_STRING": parts.query, "SERVER_NAME": parts.hostname or "localhost",
+            "SERVER_PORT": str(parts.port or (443 if parts.scheme == "https" else 80)),
+            "SERVER_PROTOCOL": "HTTP/1.1", "REMOTE_ADDR": "127.0.0.1",
+            "CONTENT_LENGTH": str(len(body)), "HTTP_HOST": parts.netloc or "localhost",
+        }
+        for name, value in request.headers.items():
+            key = name.upper().replace("-", "_")
+            if key == "CONTENT_LENGTH":
+                continue
+            if key == "HOST":
+                environ.pop("HTTP_HOST")
+            if key != "CONTENT_TYPE":
+                key = "HTTP_" + key
+            text = value.encode("latin-1", "replace").decode("latin-1")
+            # a repeated header is one comma-joined value, as servers hand it on
+            environ[key] = f"{environ[key]},{text}" if key in environ else text
+        answer: dict[str, Any] = {}
+
+        def start_response(status: str, headers: list[tuple[str, str]],
+                           exc_info: Any = None) -> Any:
+            if exc_info is not None and exc_info[0] is not None and "status" in answer:
+                raise exc_info[1].with_traceback(exc_info[2])
+            answer["status"], answer["headers"] = status, headers
+            return lambda data: answer.setdefault("written", []).append(bytes(data))
+
+        result = self._wsgi_app(environ, start_response)
+        try:
+            chunks = [bytes(chunk) for chunk in result]
+        finally:
+            close = getattr(result, "close", None)
+            if callable(close):
+                close()
+        if "status" not in answer:
+            raise RuntimeError("the WSGI app returned without calling start_response")
+        status = int(str(answer["status"]).split()[0])
+        headers = {str(k): str(v) for k, v in answer["headers"]}
+        return status, headers, b"".join([*answer.get("written", []), *chunks])
 
     async def _asgi_call(self, request: WireRequest,
                          scope: DeliveryScope) -> tuple[int, dict[str, str], bytes]:
