@@ -305,8 +305,14 @@ SVIX_MANIFEST = """
 
 
 def _svix_schema(name: str) -> dict[str, Any]:
-    return {"type": "object", "required": ["type", "created_at", "data"],
+    # status and conclusion are tied, as GitHub's workflow_job.completed ties them: a
+    # completed job has a conclusion, so not every enum value goes with every other
+    return {"type": "object", "required": ["type", "created_at", "data", "status", "conclusion"],
+            "allOf": [{"if": {"properties": {"status": {"enum": ["queued", "in_progress"]}}},
+                       "then": {"properties": {"conclusion": {"const": "pending"}}}}],
             "properties": {"type": {"const": name},
+                           "status": {"enum": ["completed", "queued", "in_progress"]},
+                           "conclusion": {"enum": ["success", "failure", "pending"]},
                            "created_at": {"type": "string", "format": "date-time"},
                            "data": {"anyOf": [{"type": "object", "required": ["id"],
                                                "properties": {"id": {"type": "string"},
@@ -343,6 +349,31 @@ def test_receivers_on_the_svix_and_standardwebhooks_packages_pass(
     checks = {r["check"] for r in run.report["targets"][0]["results"]}
     assert {"payload.nullable_fields_accepted", "payload.minimal_accepted",
             "signature.stale_timestamp_rejected"} <= checks
+
+
+def test_the_reference_receiver_gets_only_enum_values_the_contract_allows_together(
+        svix_contracts: Path, tmp_path: Path) -> None:
+    # the reference receiver validates every delivery: an enum round that set status=queued
+    # with conclusion=failure would be refused, rightly, and blamed on it; and `then` is no
+    # place to close the object (every other field would be drift)
+    port = unused_port()
+    server = subprocess.Popen([sys.executable, "-m", "hookproof.cli", "--contracts",
+                               str(svix_contracts), "serve", "--port", str(port),
+                               "--log-level", "warning"],
+                              env=dict(os.environ, HOOKPROOF_SECRET=SVIX_SECRET),
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        base = f"http://127.0.0.1:{port}"
+        wait_until_answers(f"{base}/healthz")
+        run = _suite(f"{base}/standardish", svix_contracts, tmp_path, SVIX_SECRET,
+                     "standardish")
+    finally:
+        server.terminate()
+        server.wait(10)
+    assert run.returncode == 0, run.output[-3000:]
+    enums = [r for r in run.report["targets"][0]["results"]
+             if r["check"] == "payload.enum_values_accepted"]
+    assert enums and {r["outcome"] for r in enums} == {"pass"}
 
 
 def test_a_resend_style_receiver_crashing_on_null_data_is_caught(

@@ -46,6 +46,7 @@ _SCHEMA_VALUED = ("additionalProperties", "unevaluatedProperties", "items", "con
                   "then", "else", "propertyNames", "contentSchema", "unevaluatedItems")
 _SCHEMA_LISTS = ("allOf", "anyOf", "oneOf", "prefixItems")
 _SCHEMA_MAPS = ("properties", "patternProperties", "$defs", "dependentSchemas")
+_SAME_INSTANCE = ("then", "else", "dependentSchemas")
 
 _IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 _EXTRA_KEYS = re.compile(r"\((.*) (?:was|were) unexpected\)$", re.DOTALL)
@@ -159,7 +160,10 @@ def _strictify_in_place(node: Any, uri: str, pointer: str, composed: frozenset[s
         node["unevaluatedProperties"] = False
     for key in _SCHEMA_VALUED:
         if key in node:
-            _strictify_in_place(node[key], uri, f"{pointer}/{key}", composed, part=False)
+            # `then`, `else` apply to this same object, as allOf parts do: closed here (an
+            # unevaluatedProperties sees what they evaluate), never at them
+            _strictify_in_place(node[key], uri, f"{pointer}/{key}", composed,
+                                part=key in _SAME_INSTANCE)
     for key in _SCHEMA_LISTS:
         for index, sub in enumerate(node.get(key) or ()):
             _strictify_in_place(sub, uri, f"{pointer}/{key}/{index}", composed,
@@ -167,7 +171,8 @@ def _strictify_in_place(node: Any, uri: str, pointer: str, composed: frozenset[s
     for key in _SCHEMA_MAPS:
         for name, sub in (node.get(key) or {}).items():
             escaped = str(name).replace("~", "~0").replace("/", "~1")
-            _strictify_in_place(sub, uri, f"{pointer}/{key}/{escaped}", composed, part=False)
+            _strictify_in_place(sub, uri, f"{pointer}/{key}/{escaped}", composed,
+                                part=key in _SAME_INSTANCE)
 
 
 @functools.lru_cache(maxsize=512)
