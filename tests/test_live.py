@@ -195,3 +195,54 @@ def test_a_har_record_replays_too(tmp_path: Path, receivers: dict[str, str]) -> 
                     receivers["reference"] + "/varda")
     assert replayed.returncode == 0, replayed.stdout
     assert "4 deliveries, 0 failing" in replayed.stdout
+
+
+def test_a_long_session_keeps_flat_memory_and_a_bounded_record(
+        receivers: dict[str, str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """An attacker posting big bad-signature bodies for hours: the session keeps the last
+    deliveries one by one (the counts whole, the verdict failing), the record stops at its
+    limit with one line, and no body stays in memory."""
+    import io
+
+    from hookproof.traffic import listen
+
+    monkeypatch.setattr(listen, "KEPT_DELIVERIES", 5)
+    out = io.StringIO()
+    record = tmp_path / "record.jsonl"
+    listener = listen.Listener(VARDA, forward_to=receivers["reference"], secret=SECRET,
+                               record=record, out=out, record_limit=64 * 1024)
+    body = json.dumps({"event": "message.created", "pad": "x" * 20_000}).encode()
+    for _ in range(12):  # forged: refused by the receiver, so graded ok, but bad signatures
+        listener.handle("POST", "/varda", "http://127.0.0.1/varda",
+                        {"Content-Type": "application/json", "X-Varda-Signature": "t=1,v1=00"},
+                        body)
+    assert listener.delivered == 12 and listener.bad_signatures == 12
+    assert len(listener.graded) == 5
+    assert all(g.record == {} for g in listener.graded)
+    assert record.stat().st_size <= 64 * 1024
+    assert out.getvalue().count("reached its limit (0.0625 MiB, --record-limit)") == 1
+    report = listener.finish(tmp_path / "reports")
+    [section] = report["targets"]
+    assert section["live"][0]["deliveries"] == 12
+
+
+def test_a_session_that_dropped_failures_still_fails(
+        receivers: dict[str, str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import io
+
+    from hookproof.traffic import listen
+
+    monkeypatch.setattr(listen, "KEPT_DELIVERIES", 2)
+    listener = listen.Listener(VARDA, forward_to=receivers["broken"], secret=SECRET,
+                               out=io.StringIO())
+    builder = DeliveryBuilder(VARDA, target_url="http://127.0.0.1/varda", secret=SECRET)
+    for name in ("message.created", "message.created", "conversation.created",
+                 "conversation.created", "conversation.created"):
+        request = builder.build(VARDA.event(name), canonical_example("varda", name).payload
+                                ).request
+        listener.handle("POST", "/varda", "http://127.0.0.1/varda", request.headers,
+                        request.body)
+    assert listener.failed == 2 and listener.failed_dropped == 2
+    assert {g.verdict for g in listener.graded} == {"ok"}
+    report = listener.finish(tmp_path / "reports")
+    assert report["conformant"] is False

@@ -12,6 +12,7 @@ from hookproof.cli.common import (
     port,
     secret_from,
 )
+from hookproof.traffic.listen import RECORD_LIMIT_MIB
 
 
 def _cmd_listen(args: argparse.Namespace) -> int:
@@ -27,7 +28,17 @@ def _cmd_listen(args: argparse.Namespace) -> int:
                       secret=secret_from(args.secret_env), public_url=args.public_url,
                       record=Path(args.record) if args.record else None,
                       max_deliveries=args.max_deliveries, reports=Path(args.reports),
-                      out=sys.stdout)
+                      out=sys.stdout, record_limit_mib=args.record_limit)
+
+
+def _mib(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number of MiB") from None
+    if not 1 <= value <= 65536:
+        raise argparse.ArgumentTypeError(f"{value} MiB: give 1 to 65536")
+    return value
 
 
 def add(sub: Any) -> None:
@@ -46,6 +57,9 @@ def add(sub: Any) -> None:
                    help="the base URL the platform signs (default: the URL as received)")
     p.add_argument("--secret-env", default="HOOKPROOF_SECRET", metavar="VAR")
     p.add_argument("--record", metavar="FILE", help="keep every exchange (.jsonl or .har)")
+    p.add_argument("--record-limit", type=_mib, default=RECORD_LIMIT_MIB, metavar="MIB",
+                   help=f"stop recording after this many MiB (default {RECORD_LIMIT_MIB}; "
+                   "deliveries are still graded)")
     p.add_argument("--max-deliveries", type=copies, metavar="N")
     p.add_argument("--reports", default="reports", help="report directory (default reports/)")
     p.set_defaults(handler=_cmd_listen)

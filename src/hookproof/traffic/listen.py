@@ -20,6 +20,7 @@ import contextlib
 import json
 import threading
 import time
+from collections import deque
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -38,6 +39,11 @@ HOP_BY_HOP = {"connection", "keep-alive", "transfer-encoding", "te", "trailer", 
               "proxy-authorization", "proxy-authenticate", "host", "content-length"}
 GRACE_SECONDS = 2.0
 MAX_BODY = 1024 * 1024
+KEPT_DELIVERIES = 1000
+"""Deliveries a session keeps one by one for its report (the last ones); every delivery is
+counted, so a long session's memory stays flat and its verdict stays whole."""
+RECORD_LIMIT_MIB = 256
+"""``--record`` stops recording after this many MiB (``--record-limit``), and says so once."""
 
 
 @dataclass
@@ -122,7 +128,8 @@ class Listener:
 
     def __init__(self, provider: Provider, *, forward_to: str, secret: str,
                  public_url: str | None = None, record: Path | None = None,
-                 max_deliveries: int | None = None, out: TextIO) -> None:
+                 max_deliveries: int | None = None, out: TextIO,
+                 record_limit: int = RECORD_LIMIT_MIB * 1024 * 1024) -> None:
         self.provider = provider
         self.forward_to = forward_to.rstrip("/")
         self.secret = secret
@@ -132,7 +139,12 @@ class Listener:
         self.out = out
         self.scheme = scheme_for(provider.signature, encoding=provider.transport.encoding)
         self.client = DeliveryClient(timeout=provider.timeout_budget + GRACE_SECONDS)
-        self.graded: list[Graded] = []
+        self.graded: deque[Graded] = deque(maxlen=KEPT_DELIVERIES)
+        self.har: list[dict[str, Any]] = []
+        self.record_limit = record_limit
+        self.recorded = 0
+        self.delivered = self.bad_signatures = self.failed = self.failed_dropped = 0
+        self.counts: dict[str, dict[str, Any]] = {}
         self.lock = threading.Lock()
         self.done = threading.Event()
         register(secret)
@@ -193,12 +205,11 @@ class Listener:
             "verdict": graded.verdict,
         })  # type: ignore[assignment]
         with self.lock:
-            self.graded.append(graded)
+            self._count(graded)
             print(scrub(graded.line()), file=self.out, flush=True)
-            if self.record is not None and self.record.suffix.lower() != ".har":
-                with self.record.open("a", encoding="utf-8") as handle:
-                    handle.write(json.dumps(graded.record) + "\n")
-            if self.max_deliveries is not None and len(self.graded) >= self.max_deliveries:
+            self._record(graded.record)
+            graded.record = {}  # the body lives in the record file, not in memory
+            if self.max_deliveries is not None and self.delivered >= self.max_deliveries:
                 self.done.set()
         if exchange.error:
             print(f"hookproof listen: the receiver at {self.forward_to} is down "
@@ -206,10 +217,42 @@ class Listener:
                   flush=True)
         return status, answer_body, kind
 
+    def _count(self, graded: Graded) -> None:
+        if len(self.graded) == self.graded.maxlen and self.graded[0].verdict != "ok":
+            self.failed_dropped += 1
+        self.graded.append(graded)
+        self.delivered += 1
+        self.bad_signatures += graded.signature != "ok"
+        self.failed += graded.verdict != "ok"
+        row = self.counts.setdefault(graded.event, {
+            "event": graded.event, "deliveries": 0, "bad_signatures": 0, "contract_errors": 0,
+            "drift": 0, "receiver_failures": 0})
+        row["deliveries"] += 1
+        row["bad_signatures"] += graded.signature != "ok"
+        row["contract_errors"] += graded.errors
+        row["drift"] += graded.drift
+        row["receiver_failures"] += graded.verdict != "ok"
+
+    def _record(self, record: dict[str, Any]) -> None:
+        if self.record is None or self.recorded > self.record_limit:
+            return
+        line = json.dumps(record)
+        self.recorded += len(line) + 1
+        if self.recorded > self.record_limit:
+            print(f"hookproof listen: --record {self.record} reached its limit "
+                  f"({self.record_limit / (1024 * 1024):g} MiB, --record-limit): later "
+                  "deliveries are graded, not recorded", file=self.out, flush=True)
+            return
+        if self.record.suffix.lower() == ".har":
+            self.har.append(record)
+        else:
+            with self.record.open("a", encoding="utf-8") as handle:
+                handle.write(line + "\n")
+
     def finish(self, reports: Path) -> dict[str, Any]:
         """Write the record (HAR) and the report; the report."""
         if self.record is not None and self.record.suffix.lower() == ".har":
-            write_har(self.record, [g.record for g in self.graded])
+            write_har(self.record, self.har)
         report = self.report()
         from hookproof.reports.document import write
 
@@ -227,22 +270,19 @@ class Listener:
             "failure": None, "latencies_ms": [(g.event, g.elapsed_ms)] if g.status else [],
             **({"reason": g.verdict} if g.verdict != "ok" else {}),
         } for g in self.graded]
+        if self.failed_dropped:
+            records.append({
+                "provider": self.provider.id, "check": "live.delivery", "event": None,
+                "severity": "required", "outcome": "fail", "failure": None,
+                "latencies_ms": [],
+                "reason": f"{self.failed_dropped} earlier deliveries answered wrongly (the "
+                f"report keeps the last {KEPT_DELIVERIES} one by one; the counts are whole)"})
         section = target_section(
             name=f"listen-{self.provider.id}",
             provider={"id": self.provider.id, "events": [e.name for e in self.provider.events],
                       "budgets": {e.name: e.budget for e in self.provider.events}},
             url=self.forward_to, records=records)
-        counts: dict[str, dict[str, Any]] = {}
-        for g in self.graded:
-            row = counts.setdefault(g.event, {"event": g.event, "deliveries": 0,
-                                              "bad_signatures": 0, "contract_errors": 0,
-                                              "drift": 0, "receiver_failures": 0})
-            row["deliveries"] += 1
-            row["bad_signatures"] += g.signature != "ok"
-            row["contract_errors"] += g.errors
-            row["drift"] += g.drift
-            row["receiver_failures"] += g.verdict != "ok"
-        section["live"] = list(counts.values())
+        section["live"] = [dict(row) for row in self.counts.values()]
         return document([section], started=datetime.now(UTC).isoformat(timespec="seconds"),
                         duration=0.0)
 
@@ -308,7 +348,7 @@ def listen_app(listener: Listener) -> Any:
 
 def run_listen(provider_id: str, *, port: int, forward_to: str, secret: str,
                public_url: str | None, record: Path | None, max_deliveries: int | None,
-               reports: Path, out: TextIO) -> int:
+               reports: Path, out: TextIO, record_limit_mib: int = RECORD_LIMIT_MIB) -> int:
     import uvicorn
 
     provider = load_catalogue().provider(provider_id)
@@ -320,7 +360,8 @@ def run_listen(provider_id: str, *, port: int, forward_to: str, secret: str,
     except OSError as exc:
         raise UsageError(f"--port {port}: cannot listen there ({exc.strerror or exc})") from None
     listener = Listener(provider, forward_to=forward_to, secret=secret, public_url=public_url,
-                        record=record, max_deliveries=max_deliveries, out=out)
+                        record=record, max_deliveries=max_deliveries, out=out,
+                        record_limit=record_limit_mib * 1024 * 1024)
     config = uvicorn.Config(listen_app(listener), host="127.0.0.1", port=port,
                             log_level="warning", access_log=False)
     server = uvicorn.Server(config)
@@ -335,10 +376,9 @@ def run_listen(provider_id: str, *, port: int, forward_to: str, secret: str,
     with contextlib.suppress(KeyboardInterrupt):  # Ctrl-C ends the session: the report
         server.run()
     report = listener.finish(reports)
-    failing = [g for g in listener.graded if g.verdict != "ok"]
-    bad = sum(1 for g in listener.graded if g.signature != "ok")
-    print(f"hookproof listen: {len(listener.graded)} deliveries, {bad} with a bad signature, "
-          f"{len(failing)} answered wrongly; report: {reports / 'conformance.html'}", file=out)
+    print(f"hookproof listen: {listener.delivered} deliveries, {listener.bad_signatures} with "
+          f"a bad signature, {listener.failed} answered wrongly; report: "
+          f"{reports / 'conformance.html'}", file=out)
     return 1 if not report["conformant"] else 0
 
 
