@@ -556,3 +556,17 @@ def test_the_baseline_works_in_process(tmp_path: Path) -> None:
     known = json.loads(baseline.read_text())["known_failures"]
     assert again.report["targets"][0]["summary"]["baselined"] == len(known) >= 1
     assert again.report["targets"][0]["summary"]["fail_required"] == 0
+
+
+def test_fuzzing_an_app_that_raises_prints_one_traceback_per_failure(tmp_path: Path) -> None:
+    """Flask logs every exception its handler raises, and fuzzing sends dozens while it
+    shrinks one failure: the terminal shows the finding's traceback and the first logged one,
+    not a flood (it showed 35 for two failures)."""
+    run = run_suite_at("/varda", "varda", tmp_path, app="apps.flask_raising:create_app()",
+                       events=["message.created"], extra_args=["-k", "fuzz"])
+    assert run.returncode == 1, run.output[-3000:]
+    failures = run.report["targets"][0]["failures"]
+    assert {f["check"] for f in failures} == {"fuzz.generated_accepted", "fuzz.invalid_handled"}
+    assert all("KeyError: 'crm_id'" in (f.get("receiver_output") or "") for f in failures)
+    assert run.output.count("Traceback (most recent call last)") <= 2 * len(failures)
+    assert "more traceback(s) the app logged for the same check left out" in run.output

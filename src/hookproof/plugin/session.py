@@ -192,6 +192,9 @@ class HookproofSession:
         if case is not None and report.when == "call":
             attach(item, report, case, baseline=self.baseline,
                    baseline_update=self.settings.baseline_update)
+        if case is not None and self.settings.target_app:
+            report.sections = [(title, one_traceback(text) if title.startswith("Captured log")
+                                else text) for title, text in report.sections]
 
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
         for record in records(report):
@@ -301,3 +304,18 @@ class HookproofSession:
                 f"conformance report: {self.report_paths['html']} "
                 f"(also {self.report_paths['json'].name}, {self.report_paths['md'].name})"
             )
+
+
+TRACEBACK = "Traceback (most recent call last):"
+
+
+def one_traceback(log: str) -> str:
+    """An in-process app's captured log with its first traceback only: the app logs one per
+    delivery it raised on, and fuzzing sends dozens while it shrinks a failure (the finding
+    shows the receiver's traceback already)."""
+    parts = log.split(TRACEBACK)
+    if len(parts) <= 2:
+        return log
+    kept = parts[0] + TRACEBACK + parts[1]
+    return (kept.rstrip("\n") + f"\n[{len(parts) - 2} more traceback(s) the app logged for "
+            "the same check left out]\n")

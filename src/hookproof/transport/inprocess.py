@@ -221,7 +221,10 @@ class AppTransport:
         body = request.body if request.method != "GET" else b""
         environ: dict[str, Any] = {
             "wsgi.version": (1, 0), "wsgi.url_scheme": parts.scheme or "http",
-            "wsgi.input": io.BytesIO(body), "wsgi.errors": sys.stderr,
+            # what the app writes to its error stream (Flask's log of each exception) is the
+            # delivery's, not the terminal's: the root-logger capture keeps the traceback for
+            # the finding, and a fuzz run's shrinking prints no flood of them
+            "wsgi.input": io.BytesIO(body), "wsgi.errors": io.StringIO(),
             "wsgi.multithread": True, "wsgi.multiprocess": False, "wsgi.run_once": False,
             "REQUEST_METHOD": request.method, "SCRIPT_NAME": "",
             # PEP 3333: the path is the URL-decoded bytes as Latin-1 text
