@@ -12,6 +12,7 @@ Receivers are FastAPI apps served on 127.0.0.1 (:mod:`github_receivers`).
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import hmac
 import json
@@ -171,19 +172,28 @@ def test_import_refuses_a_folder_that_is_not_empty(tmp_path: Path) -> None:
     assert sorted(p.name for p in target.iterdir()) == ["defs.json", "events", "manifest.yaml"]
 
 
-@pytest.fixture(scope="module")
-def github_reference(github_contracts: Path) -> Iterator[str]:
+@contextlib.contextmanager
+def reference_receiver(contracts: Path, secret: str) -> Iterator[str]:
+    """``hookproof --contracts DIR serve`` on a free port: its base URL."""
     port = unused_port()
     server = subprocess.Popen([sys.executable, "-m", "hookproof.cli", "--contracts",
-                               str(github_contracts), "serve", "--port", str(port),
+                               str(contracts), "serve", "--port", str(port),
                                "--log-level", "warning"],
-                              env=dict(os.environ, HOOKPROOF_SECRET=GITHUB_SECRET),
+                              env=dict(os.environ, HOOKPROOF_SECRET=secret),
                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    base = f"http://127.0.0.1:{port}"
-    wait_until_answers(f"{base}/healthz")
-    yield base
-    server.terminate()
-    server.wait(10)
+    try:
+        base = f"http://127.0.0.1:{port}"
+        wait_until_answers(f"{base}/healthz")
+        yield base
+    finally:
+        server.terminate()
+        server.wait(10)
+
+
+@pytest.fixture(scope="module")
+def github_reference(github_contracts: Path) -> Iterator[str]:
+    with reference_receiver(github_contracts, GITHUB_SECRET) as base:
+        yield base
 
 
 PER_EVENT = {"payload.documented_example_accepted", "payload.minimal_accepted",
@@ -356,20 +366,9 @@ def test_the_reference_receiver_gets_only_enum_values_the_contract_allows_togeth
     # the reference receiver validates every delivery: an enum round that set status=queued
     # with conclusion=failure would be refused, rightly, and blamed on it; and `then` is no
     # place to close the object (every other field would be drift)
-    port = unused_port()
-    server = subprocess.Popen([sys.executable, "-m", "hookproof.cli", "--contracts",
-                               str(svix_contracts), "serve", "--port", str(port),
-                               "--log-level", "warning"],
-                              env=dict(os.environ, HOOKPROOF_SECRET=SVIX_SECRET),
-                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    try:
-        base = f"http://127.0.0.1:{port}"
-        wait_until_answers(f"{base}/healthz")
+    with reference_receiver(svix_contracts, SVIX_SECRET) as base:
         run = _suite(f"{base}/standardish", svix_contracts, tmp_path, SVIX_SECRET,
                      "standardish")
-    finally:
-        server.terminate()
-        server.wait(10)
     assert run.returncode == 0, run.output[-3000:]
     enums = [r for r in run.report["targets"][0]["results"]
              if r["check"] == "payload.enum_values_accepted"]

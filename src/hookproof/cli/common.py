@@ -28,14 +28,23 @@ def copies(text: str) -> int:
     return count
 
 
-def port(text: str) -> int:
+def _whole(text: str, what: str, low: int, high: int, out_of_range: str) -> int:
     try:
-        port = int(text)
+        value = int(text)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"{text[:20]!r} is not a port number") from None
-    if not 0 <= port <= 65535:
-        raise argparse.ArgumentTypeError(f"{port} is not a port (0 to 65535)")
-    return port
+        raise argparse.ArgumentTypeError(f"{text[:20]!r} is not {what}") from None
+    if not low <= value <= high:
+        raise argparse.ArgumentTypeError(out_of_range.format(value=value))
+    return value
+
+
+def port(text: str) -> int:
+    return _whole(text, "a port number", 0, 65535, "{value} is not a port (0 to 65535)")
+
+
+def mebibytes(text: str) -> int:
+    """A size in MiB, 1 to 65536."""
+    return _whole(text, "a whole number of MiB", 1, 65536, "{value} MiB: give 1 to 65536")
 
 
 def db_file(text: str) -> str:

@@ -9,6 +9,7 @@ from typing import Any
 
 from hookproof.cli.common import (
     copies,
+    mebibytes,
     port,
     secret_from,
 )
@@ -31,16 +32,6 @@ def _cmd_listen(args: argparse.Namespace) -> int:
                       out=sys.stdout, record_limit_mib=args.record_limit)
 
 
-def _mib(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number of MiB") from None
-    if not 1 <= value <= 65536:
-        raise argparse.ArgumentTypeError(f"{value} MiB: give 1 to 65536")
-    return value
-
-
 def add(sub: Any) -> None:
     """Add the command to the subparsers ``sub``."""
     p = sub.add_parser(
@@ -57,7 +48,7 @@ def add(sub: Any) -> None:
                    help="the base URL the platform signs (default: the URL as received)")
     p.add_argument("--secret-env", default="HOOKPROOF_SECRET", metavar="VAR")
     p.add_argument("--record", metavar="FILE", help="keep every exchange (.jsonl or .har)")
-    p.add_argument("--record-limit", type=_mib, default=RECORD_LIMIT_MIB, metavar="MIB",
+    p.add_argument("--record-limit", type=mebibytes, default=RECORD_LIMIT_MIB, metavar="MIB",
                    help=f"stop recording after this many MiB (default {RECORD_LIMIT_MIB}; "
                    "deliveries are still graded)")
     p.add_argument("--max-deliveries", type=copies, metavar="N")
