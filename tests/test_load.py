@@ -287,3 +287,15 @@ def test_ctrl_c_writes_what_was_measured(reference: str, tmp_path: Path) -> None
     assert report["interrupted"] is True and report["deliveries"] > 10
     assert report["duration_s"] < 30
     assert "interrupted: what was measured until then is reported" in output
+
+
+def test_the_command_line_imports_no_tls_before_locust() -> None:
+    """Locust patches ``ssl`` with gevent when it is imported; an ``ssl`` already imported
+    makes every TLS context recurse until Python gives up. The ``hookproof`` command's own
+    modules must therefore leave the HTTP stack to the command that runs."""
+    probe = ("import sys, hookproof.cli; "
+             "print(sorted(m for m in ('ssl', 'urllib3', 'requests', 'httpx', 'gevent') "
+             "if m in sys.modules))")
+    loaded = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True,
+                            timeout=60, check=True).stdout.strip()
+    assert loaded == "[]", f"importing hookproof.cli loaded {loaded}"

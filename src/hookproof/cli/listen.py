@@ -13,7 +13,7 @@ from hookproof.cli.common import (
     port,
     secret_from,
 )
-from hookproof.traffic.listen import RECORD_LIMIT_MIB
+from hookproof.traffic import RECORD_LIMIT_MIB
 
 
 def _cmd_listen(args: argparse.Namespace) -> int:

@@ -7,3 +7,8 @@ graded two ways. It may import every layer below the pytest adapter: the base mo
 transports, signing, the catalogue, the checks, the reports and the reference receiver (whose
 stack ``listen`` runs on).
 """
+
+RECORD_LIMIT_MIB = 256
+"""``listen --record`` stops recording after this many MiB (``--record-limit``), and says so
+once. Here, not in :mod:`hookproof.traffic.listen`, so that the command line can show it
+without importing the HTTP stack: ``hookproof load`` must import Locust before ``ssl``."""

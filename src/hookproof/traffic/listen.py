@@ -32,6 +32,7 @@ from hookproof.catalogue import Event, Provider, load_catalogue
 from hookproof.errors import InputError, UsageError
 from hookproof.scrub import register, scrub, scrub_data
 from hookproof.signing import WireRequest, scheme_for
+from hookproof.traffic import RECORD_LIMIT_MIB
 from hookproof.transport.client import DeliveryClient, Exchange
 from hookproof.transport.encoding import decode_body
 
@@ -42,8 +43,6 @@ MAX_BODY = 1024 * 1024
 KEPT_DELIVERIES = 1000
 """Deliveries a session keeps one by one for its report (the last ones); every delivery is
 counted, so a long session's memory stays flat and its verdict stays whole."""
-RECORD_LIMIT_MIB = 256
-"""``--record`` stops recording after this many MiB (``--record-limit``), and says so once."""
 
 
 @dataclass
