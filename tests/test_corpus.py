@@ -90,3 +90,22 @@ def test_an_unwritable_cache_is_no_cache(tmp_path: Path,
     spec = CATALOGUE.provider("varda")
     kept, source = corpus.payloads(spec, spec.event("contact.created"), "negative", 11, 2)
     assert source == "drawn" and kept
+
+
+def test_an_event_hypothesis_cannot_draw_a_negative_for_still_gets_invalid_payloads(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """GitHub's ``pull_request`` schema is too large to draw a negative from in time: the
+    check then sends invalid payloads derived from a valid one, each refused by the contract
+    and still naming its event, instead of reporting "not observed" on every run."""
+    monkeypatch.setenv("HOOKPROOF_CACHE_DIR", str(tmp_path))
+    monkeypatch.setattr(corpus, "draw", lambda *args: ([], False))  # out of time, nothing
+    spec = CATALOGUE.provider("varda")
+    hook = spec.event("message.created")
+    validator = engine_for(CATALOGUE).validator(hook.request)
+    kept, source = corpus.payloads(spec, hook, "negative", 7, 6)
+    assert source == "derived" and len(kept) == 6
+    for payload in kept:
+        assert validator.validate(payload).errors, payload
+        assert spec.event_name_of(payload) == "message.created"
+    assert len({str(p) for p in kept}) == len(kept)  # six different defects
+    assert kept == corpus.payloads(spec, hook, "negative", 7, 6)[0]  # the same every run

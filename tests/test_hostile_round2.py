@@ -290,3 +290,54 @@ def test_the_receiver_log_is_capped_and_scrubbed_as_a_stream(tmp_path: Path) -> 
     assert text.startswith("started\n") and text.endswith("KeyError: 'crm_id'\n")
     assert "bytes of the receiver's output left out here" in text
     assert SECRET not in text and "[secret]" in text
+
+
+MEMORY_LIMIT = 1 << 30
+"""Address space a bounded command may use: far less than a 600 MB file read whole needs."""
+
+
+def _bounded(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    """``hookproof ARGS`` under a 1 GiB address-space limit and a 60 s timeout."""
+    import resource
+
+    def limit() -> None:
+        resource.setrlimit(resource.RLIMIT_AS, (MEMORY_LIMIT, MEMORY_LIMIT))
+
+    return subprocess.run([sys.executable, "-m", "hookproof.cli", *args],
+                          env=dict(os.environ, **(env or {})), preexec_fn=limit,
+                          capture_output=True, text=True, timeout=60, check=False)
+
+
+def _sparse(path: Path, size: int) -> Path:
+    """A file of ``size`` bytes that takes no disk (a hole): its size is what is judged."""
+    with path.open("wb") as handle:
+        handle.truncate(size)
+    return path
+
+
+@pytest.mark.parametrize(("command", "name"), [
+    (("validate", "--provider", "varda"), "capture.har"),
+    (("validate", "--provider", "varda"), "payload.json"),
+    (("replay", "--provider", "varda", "--target-url", "http://127.0.0.1:9/varda",
+      "--secret-env", SECRET_ENV), "capture.har"),
+])
+def test_an_input_file_over_its_size_limit_is_refused_in_bounded_memory(
+        command: tuple[str, ...], name: str, tmp_path: Path) -> None:
+    huge = _sparse(tmp_path / name, 300 * 1024 * 1024)
+    run = _bounded(*command, str(huge), env={SECRET_ENV: SECRET})
+    assert run.returncode == 2, run.stdout + run.stderr
+    assert "over the 64 MiB" in run.stderr and "Traceback" not in run.stderr, run.stderr
+    assert "MemoryError" not in run.stderr
+
+
+def test_an_oversized_contract_file_is_refused_before_it_is_read(tmp_path: Path) -> None:
+    from test_own_provider import write_providers
+
+    root = write_providers(tmp_path / "contracts")
+    schema = next((root / "forge" / "events").glob("*.json"))
+    _sparse(schema, 600 * 1024 * 1024)
+    for args in (("list",), ("validate", "--provider", "forge", str(schema))):
+        run = _bounded("--contracts", str(root), *args)
+        assert run.returncode == 2, run.stdout + run.stderr
+        assert f"{schema.name}: 629,145,600 bytes, over the" in run.stderr, run.stderr
+        assert "Traceback" not in run.stderr and "MemoryError" not in run.stderr

@@ -17,6 +17,7 @@ import hashlib
 import hmac
 import json
 import os
+import shutil
 import subprocess
 import sys
 import textwrap
@@ -172,6 +173,35 @@ def test_import_refuses_a_folder_that_is_not_empty(tmp_path: Path) -> None:
     assert sorted(p.name for p in target.iterdir()) == ["defs.json", "events", "manifest.yaml"]
 
 
+def test_validate_takes_the_event_header_and_completes_the_name_from_the_body(
+        github_contracts: Path, tmp_path: Path) -> None:
+    """A GitHub payload saved from a delivery is named by its X-GitHub-Event header and the
+    body's action: ``--event pull_request`` is what a user can read off the delivery."""
+    user = {"login": "octocat", "id": 1, "url": "https://api.github.com/users/octocat"}
+    repository = {"id": 2, "full_name": "octo/hello", "owner": user}
+    opened = {"action": "opened", "number": 1, "pull_request": {"id": 3, "title": "t",
+                                                                "user": user},
+              "repository": repository, "sender": user}
+    closed = dict(opened, action="closed")
+    broken = dict(opened, number="one")  # number must be an integer
+    files = []
+    for name, payload in (("opened", opened), ("closed", closed), ("broken", broken)):
+        files.append(tmp_path / f"{name}.json")
+        files[-1].write_text(json.dumps(payload))
+    contracts = ("--contracts", str(github_contracts))
+    clean = _cli(*contracts, "validate", "--provider", "github", "--event", "pull_request",
+                 str(files[0]), str(files[1]))
+    assert clean.returncode == 0, clean.stdout + clean.stderr
+    assert "pull_request.opened" in clean.stdout and "pull_request.closed" in clean.stdout
+    found = _cli(*contracts, "validate", "--provider", "github", "--event", "pull_request",
+                 str(files[2]))
+    assert found.returncode == 1 and "$.number" in found.stdout, found.stdout + found.stderr
+    # a header value no event has is still an unknown event: one line, exit 2
+    unknown = _cli(*contracts, "validate", "--provider", "github", "--event", "pull_requests",
+                   str(files[0]))
+    assert unknown.returncode == 2 and "Traceback" not in unknown.stderr, unknown.stderr
+
+
 @contextlib.contextmanager
 def reference_receiver(contracts: Path, secret: str) -> Iterator[str]:
     """``hookproof --contracts DIR serve`` on a free port: its base URL."""
@@ -295,6 +325,78 @@ def test_deliveries_carry_the_event_header_and_action_a_receiver_branches_on(
     finally:
         monkeypatch.undo()
         load_catalogue.cache_clear()
+
+
+# -- a GitHub receiver on @octokit/webhooks (Node) ---------------------------------------------
+
+NODE_RECEIVERS = Path(__file__).parent / "node"
+"""Receivers written in Node on the platforms' own libraries; ``.ci/run`` installs their
+dependencies (``npm install --prefix tests/node``)."""
+
+
+def _octokit_receiver_missing() -> str | None:
+    if shutil.which("node") is None:
+        return "node is not installed"
+    if not (NODE_RECEIVERS / "node_modules" / "@octokit" / "webhooks").is_dir():
+        return "@octokit/webhooks is not installed (npm install --prefix tests/node)"
+    return None
+
+
+@contextlib.contextmanager
+def octokit_receiver(flaw: str | None) -> Iterator[str]:
+    """``tests/node/github_receiver.mjs`` on a free port: its base URL."""
+    missing = _octokit_receiver_missing()
+    if missing:
+        if os.environ.get("CI"):
+            pytest.fail(f"{missing}: CI installs it, so this is a broken install")
+        pytest.skip(missing)
+    port = unused_port()
+    server = subprocess.Popen(["node", str(NODE_RECEIVERS / "github_receiver.mjs"), str(port),
+                               *([flaw] if flaw else [])],
+                              env=dict(os.environ, GITHUB_WEBHOOK_SECRET=GITHUB_SECRET),
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        base = f"http://127.0.0.1:{port}"
+        wait_until_answers(f"{base}/effects?key=-")
+        yield base
+    finally:
+        server.kill()
+        server.wait(10)
+
+
+def _octokit_suite(flaw: str | None, github_contracts: Path, tmp_path: Path) -> Any:
+    with octokit_receiver(flaw) as base:
+        return _suite(f"{base}/github", github_contracts, tmp_path, GITHUB_SECRET, "github",
+                      effects_url=f"{base}/effects")
+
+
+def test_a_correct_receiver_on_octokit_webhooks_passes(github_contracts: Path,
+                                                       tmp_path: Path) -> None:
+    """@octokit/webhooks' middleware verifies the whole header and answers 400 to a bad one;
+    it validates no payload, so accepting one without a required field is recommended only."""
+    run = _octokit_suite(None, github_contracts, tmp_path)
+    assert run.returncode == 0, run.output[-3000:]
+    assert _failed(run, "required") == set(), run.output[-3000:]
+    assert {c for c, _ in _failed(run, "recommended")} <= {
+        "payload.missing_required_handled", "fuzz.invalid_handled"}, run.output[-3000:]
+    passed = {r["check"] for r in run.report["targets"][0]["results"] if r["outcome"] == "pass"}
+    assert {"signature.malformed_header_rejected", "signature.wrong_secret_rejected",
+            "payload.nullable_fields_accepted"} <= passed
+
+
+@pytest.mark.parametrize(("flaw", "caught"), [
+    # GitHub redelivers with the same X-GitHub-Delivery: processed twice without a dedupe
+    ("no-dedupe", "idempotency."),
+    # payload.head_commit.id on a push that deleted a branch ("head_commit": null)
+    ("head-commit", "payload.nullable_fields_accepted"),
+])
+def test_flawed_receivers_on_octokit_webhooks_are_caught(
+        flaw: str, caught: str, github_contracts: Path, tmp_path: Path) -> None:
+    run = _octokit_suite(flaw, github_contracts, tmp_path)
+    assert run.returncode == 1, run.output[-3000:]
+    required = _failed(run, "required")
+    assert any(check.startswith(caught) for check, _ in required), required
+    assert not any(check.startswith("signature.") for check, _ in required), required
 
 
 # -- the Svix family --------------------------------------------------------------------------

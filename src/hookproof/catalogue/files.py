@@ -42,7 +42,13 @@ def validate_files(
     """Validate every payload of ``files``; print findings; return the exit code."""
     engine: ValidationEngine = engine_for()
     spec: Provider = engine.catalogue.provider(provider)
-    if event is not None:
+    header_event: dict[str, str] | None = None
+    if event is not None and not spec.has_event(event) and spec.header_names_event() and any(
+            spec.event_header_value(e.name) == event for e in spec.events):
+        # GitHub's kind of naming: `--event pull_request` is what X-GitHub-Event says; the
+        # body's action completes the name, as for a delivery
+        header_event, event = {str(spec.event_header): event}, None
+    elif event is not None:
         spec.event(event)
     validators: dict[str, ContractValidator] = {}
     tally = Tally()
@@ -63,7 +69,7 @@ def validate_files(
                     continue
                 tally.payloads += 1
                 name = event or spec.event_name_of(
-                    record.payload, record.request.headers if record.request else None)
+                    record.payload, record.request.headers if record.request else header_event)
                 if name is None or not spec.has_event(name):
                     tally.unusable += 1
                     reason = (
@@ -106,7 +112,7 @@ def validate_files(
     if drift_lines:
         write("drift (tolerated, but not in the contract):\n")
         out.writelines(drift_lines)
-    if saw_har:
+    if saw_har or header_event:  # the events were named from the files: say which
         write(event_table(tally))
     write(
         f"{tally.payloads} payload(s): {tally.errors} error(s) in {tally.with_errors}, "

@@ -117,9 +117,11 @@ def payloads(provider: Provider, event: Event, mode: str, seed: int,
         return cached, "cached"
     drawn, whole = draw(provider, event, mode, seed, count)
     source = "drawn"
-    if mode == "positive" and len(drawn) < count:
-        drawn += derived_payloads(provider, event, seed, count - len(drawn))
-        source = "derived" if not whole else source
+    if len(drawn) < count:
+        top_up = derived_payloads if mode == "positive" else derived_invalid_payloads
+        more = [p for p in top_up(provider, event, seed, count - len(drawn)) if p not in drawn]
+        drawn += more
+        source = "derived" if more and not whole else source
     if whole:
         _store(entry_key, drawn)
     return drawn, source
@@ -186,6 +188,56 @@ def derived_payloads(provider: Provider, event: Event, seed: int, count: int) ->
             break
         if value not in out:
             out.append(value)
+    return out
+
+
+WRONG_TYPE: tuple[Any, ...] = (12345, "not-a-value", True, [], {}, None)
+"""Values a field is set to, the first its contract refuses taken."""
+
+
+def derived_invalid_payloads(provider: Provider, event: Event, seed: int,
+                             count: int) -> list[Any]:
+    """Up to ``count`` payloads the contract refuses, made from a derived valid one: a
+    required field left out, or a field (top level, then one level down) given a value of
+    another type. For an event whose contract Hypothesis cannot draw a negative from in time
+    (GitHub's ``pull_request``), so that ``fuzz.invalid_handled`` still sends something.
+    The field that names the event is kept: the receiver must still know what it got."""
+    import random
+
+    from hookproof.catalogue.derive import DeriveError, derive_valid
+    from hookproof.catalogue.validation import engine_for
+
+    engine = engine_for()
+    try:
+        valid = derive_valid(engine, provider, event.name, event.request, minimal=False,
+                             seed=seed * 1000 + 1)
+    except (DeriveError, RecursionError):
+        return []
+    if not isinstance(valid, dict):
+        return []
+    validator = engine.validator(event.request)
+    naming = {f.split(".")[0] for f in provider.event_fields}
+    sites: list[tuple[str, ...]] = [(k,) for k in valid if k not in naming]
+    sites += [(k, inner) for k in valid if k not in naming and isinstance(valid[k], dict)
+              for inner in valid[k]]
+    random.Random(seed).shuffle(sites)
+    out: list[Any] = []
+    for path in sites:
+        if len(out) >= count:
+            break
+        for change in ("drop", *range(len(WRONG_TYPE))):
+            trial = json.loads(json.dumps(valid))
+            node = trial
+            for part in path[:-1]:
+                node = node[part]
+            if change == "drop":
+                del node[path[-1]]
+            else:
+                node[path[-1]] = WRONG_TYPE[int(change)]
+            if trial not in out and not validator.is_clean(trial) and \
+                    validator.validate(trial).errors:
+                out.append(trial)
+                break
     return out
 
 

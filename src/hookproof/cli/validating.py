@@ -37,7 +37,9 @@ def add(sub: Any) -> None:
     )
     p.add_argument("files", nargs="+", metavar="FILE")
     p.add_argument("--provider", required=True)
-    p.add_argument("--event", help="the event, where the payload does not name it")
+    p.add_argument("--event", help="the event, where the payload does not name it; for a "
+                   "provider that names events by a header and the body (GitHub), the header's "
+                   "value: --event pull_request, the body's action completes the name")
     p.add_argument("--no-drift", action="store_true", help="do not list drift, only count it")
     p.add_argument("--secret-env", metavar="VAR", help="HAR input: verify each recorded "
                    "delivery's signature with the secret held in this environment variable")
