@@ -122,7 +122,7 @@ def _inside(receiver_name: str, source: Path, reports: Path) -> int:
                "--provider", receiver.provider, "--secret-env", "BENCH_SECRET",
                "--hookproof-reports", str(reports), "--hookproof-target-name",
                receiver.name, "--target-command", shlex.join(receiver.start),
-               "--target-cwd", str(source), "--target-restarts", "50", *receiver.suite_args]
+               "--target-cwd", str(source), *receiver.suite_args]
     for group, path in receiver.hook_paths.items():
         command += ["--hook-url", f"{group}={base}{path}"]
     env = {**os.environ, **receiver.env, "PORT": str(PORT), "BENCH_SECRET": SECRET}

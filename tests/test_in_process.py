@@ -570,3 +570,36 @@ def test_fuzzing_an_app_that_raises_prints_one_traceback_per_failure(tmp_path: P
     assert all("KeyError: 'crm_id'" in (f.get("receiver_output") or "") for f in failures)
     assert run.output.count("Traceback (most recent call last)") <= 2 * len(failures)
     assert "more traceback(s) the app logged for the same check left out" in run.output
+
+
+def _plain_pytest(cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    """The ``pytest`` command itself, as a team runs it: unlike ``python -m pytest`` it puts
+    neither the working directory nor the rootdir on ``sys.path``."""
+    command = Path(sys.executable).with_name("pytest")
+    if not command.is_file():
+        pytest.skip(f"no pytest command beside {sys.executable}")
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
+    env.update({SECRET_ENV: SECRET, "PYTEST_DISABLE_PLUGIN_AUTOLOAD": "1"})
+    return subprocess.run([str(command), "-p", "hookproof.plugin", "-p", "no:cacheprovider",
+                           "-q", "--provider", "varda", "--secret-env", SECRET_ENV, *args],
+                          cwd=cwd, env=env, capture_output=True, text=True, timeout=120,
+                          check=False)
+
+
+def test_target_app_is_found_in_the_rootdir_and_the_working_directory(tmp_path: Path) -> None:
+    app = "def app(environ, start_response):\n    start_response('200 OK', [])\n    return []\n"
+    (tmp_path / "pytest.ini").write_text("[pytest]\n")
+    (tmp_path / "root_hooks.py").write_text(app)
+    here = tmp_path / "services"
+    here.mkdir()
+    (here / "local_hooks.py").write_text(app)
+    for spec in ("root_hooks:app", "local_hooks:app"):
+        found = _plain_pytest(here, "--target-app", spec, "--collect-only")
+        assert found.returncode == 0, found.stdout[-2000:] + found.stderr[-2000:]
+        assert "test_signature[valid_accepted-" in found.stdout
+    missing = _plain_pytest(here, "--target-app", "lokal_hooks:app", "--collect-only")
+    assert missing.returncode == 4, missing.stdout[-2000:] + missing.stderr[-2000:]
+    assert "no module named 'lokal_hooks'" in missing.stderr
+    assert f"the rootdir {tmp_path.resolve()}" in missing.stderr
+    assert f"the working directory {here.resolve()}" in missing.stderr
+    assert "Traceback" not in missing.stderr

@@ -192,6 +192,26 @@ def test_unknown_event_in_expect(pytester: pytest.Pytester) -> None:
     assert_usage_error(result, "unknown event 'nosuch.event'")
 
 
+@pytest.mark.parametrize(("args", "fragments"), [
+    (("--provider", "vardaa"), ("unknown provider 'vardaa'", "did you mean varda?")),
+    (("--provider", "Varda"), ("unknown provider 'Varda'", "did you mean varda?")),
+    (("--provider", "varda", "--events", "message.create"),
+     ("unknown event 'message.create'", "did you mean message.created")),
+    (("--provider", "varda", "--expect", "call_ended=4xx"),
+     ("unknown event 'call_ended'", "did you mean call.ended")),
+    (("--provider", "twilio-frontline", "--hook-url", f"crn={NOWHERE}"),
+     ("no hook group 'crn'", "did you mean crm?")),
+    (("--provider", "twilio-conversations", "--method", "PSOT"),
+     ("'PSOT' is not one of GET, POST", "did you mean POST?")),
+])
+def test_a_near_miss_gets_the_nearest_name(pytester: pytest.Pytester, args: tuple[str, ...],
+                                           fragments: tuple[str, ...]) -> None:
+    """A typo answers with the nearest names, in one line, not the list of every name."""
+    result = run(pytester, "--target-url", NOWHERE, *args)
+    line = assert_usage_error(result, *fragments)
+    assert "known " not in line.replace("unknown ", "")
+
+
 def test_missing_secret_names_the_variable(pytester: pytest.Pytester,
                                            monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("HOOKPROOF_SECRET")

@@ -6,6 +6,7 @@ A bad value raises :class:`UsageError` naming where it came from, e.g.
 
 from __future__ import annotations
 
+import difflib
 import math
 import os
 import re
@@ -245,7 +246,8 @@ def _parse(option: Option, raw: Any, origin: str) -> Any:
     if option.choices:
         upper = text.upper()
         if upper not in option.choices:
-            raise UsageError(f"{where}: {raw!r} is not one of {', '.join(option.choices)}")
+            raise UsageError(f"{where}: {raw!r} is not one of {', '.join(option.choices)}"
+                             + _did_you_mean(str(raw), option.choices))
         return upper
     return text
 
@@ -355,6 +357,11 @@ def _in_process_urls(values: dict[str, Any], origins: dict[str, str]) -> None:
 
 _ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,127}$")
 _GROUP_URL = re.compile(r"^([A-Za-z][A-Za-z0-9_-]*)=(https?://.*)$")
+
+
+def _did_you_mean(given: str, choices: Sequence[str]) -> str:
+    close = difflib.get_close_matches(given, choices, n=1, cutoff=0.6)
+    return f"; did you mean {close[0]}?" if close else ""
 
 
 def check_env_name(name: str, where: str = "--secret-env") -> str:

@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from hookproof.errors import HookproofError
+from hookproof.errors import HookproofError, nearest
 from hookproof.plugin.baseline import load_baseline, write_baseline
 from hookproof.plugin.records import attach, case_of, records
 from hookproof.settings import Settings
@@ -45,7 +45,8 @@ class HookproofSession:
         if settings.target_app:
             from hookproof.transport.inprocess import load_app
 
-            self.app = load_app(settings.target_app, settings.target_app_dir)
+            self.app = load_app(settings.target_app, settings.target_app_dir, search={
+                "the rootdir": config.rootpath, "the working directory": os.getcwd()})
 
     def _check_reports_dir(self) -> None:
         """A report directory that cannot be written is a usage error now, not a traceback
@@ -119,10 +120,9 @@ class HookproofSession:
                              ("--signing-url", settings.signing_urls)):
             for group in (groups or {}):
                 if group not in provider.hook_groups:
-                    known = ", ".join(provider.hook_groups) or "none"
                     raise HookproofError(
-                        f"{flag}: {provider.id} has no hook group {group!r} (groups: {known})"
-                    )
+                        f"{flag}: {provider.id} has no hook group {group!r}; "
+                        + nearest(group, list(provider.hook_groups), kind="hook group"))
         if settings.method and settings.method not in provider.transport.methods:
             raise HookproofError(
                 f"--method {settings.method}: {provider.id} sends "

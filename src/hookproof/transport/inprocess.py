@@ -37,26 +37,40 @@ from hookproof.transport.wire import WireRequest
 STARTUP_TIMEOUT = 30.0
 
 
-def load_app(spec: str, app_dir: str | None = None) -> Any:
+def load_app(spec: str, app_dir: str | None = None,
+             search: Mapping[str, str | Path] | None = None) -> Any:
     """The app named by ``module:attr`` (``module:factory()`` calls a factory with no
-    arguments); ``app_dir`` is put first on ``sys.path``. A bad spec or an import that fails
-    is a usage error saying which, with the app's own traceback for the latter."""
+    arguments). ``app_dir`` is put first on ``sys.path``, then each of ``search`` (what it
+    is -> a directory: pytest's rootdir and the working directory, as ``python -m`` would
+    find a module there). A bad spec or an import that fails is a usage error saying which,
+    with the app's own traceback for the latter, and for a module not found where it was
+    looked for."""
     module_name, sep, attr = spec.partition(":")
     if not sep or not module_name or not attr:
         raise UsageError(f"--target-app {spec!r}: give module:attr, e.g. myapp.web:app or "
                          "myapp.web:create_app()")
+    searched: list[str] = []
     if app_dir:
         directory = Path(app_dir).resolve()
         if not directory.is_dir():
             raise UsageError(f"--target-app-dir {app_dir!r}: not a directory")
-        if str(directory) not in sys.path:
-            sys.path.insert(0, str(directory))
+        searched.append(f"--target-app-dir {directory}")
+    places = [*([directory] if app_dir else [])]
+    for what, place in (search or {}).items():
+        resolved = Path(place).resolve()
+        if resolved.is_dir() and resolved not in places:
+            places.append(resolved)
+            searched.append(f"{what} {resolved}")
+    for place in reversed(places):
+        if str(place) not in sys.path:
+            sys.path.insert(0, str(place))
     try:
         module = importlib.import_module(module_name)
     except ModuleNotFoundError as exc:
         if exc.name and module_name.startswith(exc.name):
-            raise UsageError(f"--target-app {spec!r}: no module named {exc.name!r} (run from "
-                             "the app's directory or give --target-app-dir DIR)") from None
+            looked = "; ".join([*searched, "then sys.path"])
+            raise UsageError(f"--target-app {spec!r}: no module named {exc.name!r} (looked in "
+                             f"{looked}; give --target-app-dir DIR)") from None
         raise UsageError(f"--target-app {spec!r}: importing {module_name} failed:\n"
                          f"{app_traceback(exc)}") from None
     except Exception as exc:
