@@ -603,3 +603,46 @@ def test_target_app_is_found_in_the_rootdir_and_the_working_directory(tmp_path: 
     assert f"the rootdir {tmp_path.resolve()}" in missing.stderr
     assert f"the working directory {here.resolve()}" in missing.stderr
     assert "Traceback" not in missing.stderr
+
+
+def test_a_failing_team_test_shows_each_delivery_whole(tmp_path: Path) -> None:
+    """``assert delivered.conforms, delivered`` as the README writes it, on an app that
+    breaks: pytest's output holds the finding, what was sent, what came back and the
+    reproduction, though pytest cuts an assertion message's repr to one line; a test that
+    fails on its own assertion about a conforming delivery shows the exchange too."""
+    (tmp_path / "team_app.py").write_text(textwrap.dedent("""
+        from flask import Flask
+        app = Flask("team")
+
+        @app.post("/twilio/conversations")
+        def hook():
+            return {"error": "database is down"}, 500
+
+        @app.post("/twilio/fine")
+        def fine():
+            return "", 200
+    """))
+    (tmp_path / "conftest.py").write_text(textwrap.dedent("""
+        import pytest
+        from team_app import app
+
+        @pytest.fixture(scope="session")
+        def hookproof_app():
+            return app
+    """))
+    (tmp_path / "test_team.py").write_text(textwrap.dedent("""
+        def test_message_added(hookproof_deliver):
+            delivered = hookproof_deliver("onMessageAdded", Body="hello")
+            assert delivered.conforms, delivered
+    """))
+    run = _pytest_in(tmp_path, "test_team.py", "--target-url", "/twilio/conversations",
+                     "--provider", "twilio-conversations", "--secret-env", SECRET_ENV)
+    out = run.stdout
+    assert "1 failed" in out, out[-3000:]
+    assert "hookproof delivery 1 of 1: twilio-conversations onMessageAdded does NOT conform" \
+        in out, out[-3000:]
+    assert "sent:     POST http://localhost/twilio/conversations" in out
+    assert "got:      HTTP 500" in out and "database is down" in out
+    assert "reproduce (signature computed with" in out
+    assert "HTTP 500" in out.split("AssertionError", 1)[-1].splitlines()[0]  # the repr too
+    assert SECRET not in out + run.stderr

@@ -15,6 +15,7 @@ it decides nothing about a receiver itself.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -30,7 +31,7 @@ from hookproof.plugin.fixtures import (  # the plugin's namespace is where pytes
     overrides_app,
 )
 from hookproof.plugin.session import HookproofSession
-from hookproof.plugin.stash import session_key, settings_key
+from hookproof.plugin.stash import delivered_key, session_key, settings_key
 from hookproof.settings import OPTIONS, Settings, resolve_settings
 
 __all__ = ["hookproof_app", "hookproof_check", "hookproof_deliver", "hookproof_settings",
@@ -86,6 +87,27 @@ def _settings(config: pytest.Config, in_process: bool = False) -> Settings:
         return resolve_settings(cli, ini, in_process=in_process)
     except HookproofError as exc:
         raise pytest.UsageError(f"hookproof: {exc}") from None
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    item.config.stash[delivered_key] = []  # the deliveries of this test, from here on
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item: pytest.Item,
+                              call: pytest.CallInfo[None]) -> Iterator[None]:
+    """A failing test that used ``hookproof_deliver`` gets a section per delivery: pytest
+    shows an assertion's message cut to one line, the delivery is shown whole here."""
+    outcome: Any = yield
+    report: pytest.TestReport = outcome.get_result()
+    delivered = item.config.stash.get(delivered_key, None)
+    if not delivered or report.when != "call" or not report.failed:
+        return
+    for number, one in enumerate(delivered, 1):
+        state = "conforms" if one.conforms else "does NOT conform"
+        report.sections.append((f"hookproof delivery {number} of {len(delivered)}: "
+                                f"{one.provider} {one.event} {state}", one.report_text()))
 
 
 @pytest.hookimpl(tryfirst=True)

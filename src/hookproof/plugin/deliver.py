@@ -59,10 +59,21 @@ class Delivered:
 
     def __repr__(self) -> str:
         state = "conforms" if self.conforms else "does NOT conform"
-        return f"<Delivered {self.provider} {self.event}: {state}: {self.verdict}>"
+        answer = (f"HTTP {self.exchange.status}" if self.exchange.status is not None
+                  else f"no answer ({self.exchange.error})")
+        return f"<Delivered {self.provider} {self.event}: {answer}: {state}: {self.verdict}>"
 
     def __str__(self) -> str:
         return str(self.failure) if self.failure is not None else repr(self)
+
+    def report_text(self) -> str:
+        """The whole delivery for a failing test's report: the finding with what was sent,
+        what came back and the reproduction, or (no finding) what was sent and answered."""
+        from hookproof.checks.failures import render_exchange
+
+        if self.failure is not None:
+            return str(self.failure)
+        return "\n".join([repr(self), *render_exchange(self.exchange)])
 
 
 def changed(payload: Any, changes: Mapping[str, Any], *, form: bool) -> Any:

@@ -12,6 +12,7 @@ import pytest
 from hookproof.plugin.baseline import case_key
 from hookproof.plugin.stash import (
     calls_key,
+    delivered_key,
     failure_key,
     latency_key,
     outcome_key,
@@ -116,9 +117,14 @@ def hookproof_deliver(request: pytest.FixtureRequest, pytestconfig: pytest.Confi
 
         __tracebackhide__ = True
         try:
-            return deliverer(event, provider, payload, **changes)
+            delivered = deliverer(event, provider, payload, **changes)
         except HookproofError as exc:
             pytest.fail(f"hookproof_deliver: {exc}", pytrace=False)
+        # kept for the report: a failing test shows every delivery whole (what was sent,
+        # what came back, the reproduction), whatever its assertion printed
+        # (this fixture is session-wide: the list is the running test's, reset at its setup)
+        pytestconfig.stash.setdefault(delivered_key, []).append(delivered)
+        return delivered
 
     return deliver
 

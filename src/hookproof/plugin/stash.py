@@ -17,4 +17,7 @@ failure_key = pytest.StashKey[Any]()
 latency_key = pytest.StashKey[list[tuple[str, float]]]()
 calls_key = pytest.StashKey[list[list[str]]]()
 outcome_key = pytest.StashKey[Any]()
+delivered_key = pytest.StashKey[list[Any]]()
+"""The ``Delivered`` of every ``hookproof_deliver`` call of the running test, shown when it
+fails (reset at each test's setup)."""
 """The :class:`~hookproof.checks.verdict.Outcome` a check recorded for itself."""
