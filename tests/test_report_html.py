@@ -240,3 +240,31 @@ def test_markdown_stays_within_a_step_summary() -> None:
     assert "x | y" in markdown  # in a <details> summary it needs no escape
     # the HTML keeps every failure
     assert render_html({**report, "targets": [target]}).count("<details") == 200
+
+
+def test_markdown_keeps_quotes_and_escapes_markup() -> None:
+    """Quotes in text are quotes (`hook's`, `"data"`), as GitHub renders element text;
+    markup a target chose stays text."""
+    failure = {"check": "response.prehook_shape", "provider": "varda", "event": "e",
+               "severity": "required", "title": "the hook's answer <b>\"bold\"</b>",
+               "expected": "the hook's shape", "got": 'field "data" & <script>',
+               "json_path": None, "schema_path": None, "details": [], "hint": "it's fine",
+               "request": None, "response": None, "baselined": False, "reproduction": None}
+    target = {"name": "t", "provider": "varda", "url": "http://h/varda",
+              "summary": {"checks": 1, "pass": 0, "fail": 1, "not_observed": 0,
+                          "skipped": 0, "fail_required": 1, "fail_recommended": 0,
+                          "baselined": 0},
+              "coverage": {"events_declared": 1, "events_exercised": 1, "ratio": 1.0},
+              "latency": [],
+              "results": [{"check": "response.prehook_shape", "event": "it's", "outcome":
+                           "fail", "severity": "required", "baselined": False}],
+              "failures": [failure]}
+    report = {"schema_version": 1, "hookproof_version": "0", "started": "2026-01-01T00:00:00Z",
+              "duration_seconds": 1.0, "seed": None, "strict": False, "conformant": False,
+              "providers": ["varda"], "targets": [target]}
+    markdown = render_markdown(report)
+    assert "&#x27;" not in markdown and "&quot;" not in markdown
+    assert "the hook's answer &lt;b&gt;\"bold\"&lt;/b&gt;" in markdown
+    assert "- expected: the hook's shape" in markdown
+    assert 'field "data" &amp; &lt;script&gt;' in markdown
+    assert "<script>" not in markdown and "<b>" not in markdown

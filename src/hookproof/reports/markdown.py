@@ -39,7 +39,7 @@ def _cell_text(result: Mapping[str, Any] | None) -> str:
 
 def _md(text: object) -> str:
     """Text safe inside a Markdown table cell or summary line."""
-    return html.escape(str(text)).replace("|", "\\|").replace("\n", " ")
+    return html.escape(str(text), quote=False).replace("|", "\\|").replace("\n", " ")
 
 
 def _fence(text: str, lang: str = "") -> list[str]:
@@ -173,7 +173,9 @@ def _markdown_failure(failure: Mapping[str, Any]) -> list[str]:
     where = failure.get("event") or PROVIDER_ROW
     mark = "⚠️" if failure["severity"] == "recommended" else "❌"
     tag = " (baselined)" if failure.get("baselined") else ""
-    esc = html.escape
+    def esc(text: object) -> str:  # element text: quotes stay quotes (`hook's`, not &#x27;)
+        return html.escape(str(text), quote=False)
+
     lines = [f"<details><summary>{mark} <code>{esc(failure['check'])}</code> {esc(where)}: "
              f"{esc(failure['title'])} ({failure['severity']}){tag}</summary>", "",
              f"- expected: {esc(failure['expected'])}",
