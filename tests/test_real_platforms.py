@@ -327,6 +327,31 @@ def test_deliveries_carry_the_event_header_and_action_a_receiver_branches_on(
         load_catalogue.cache_clear()
 
 
+def test_generated_vectors_carry_the_headers_the_suite_sends(
+        github_contracts: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A team's receiver tested on ``hookproof vectors`` sees the deliveries the suite sends:
+    the event-name header and the platform's User-Agent included."""
+    from hookproof.catalogue import CONTRACTS_VARIABLE, load_catalogue
+    from hookproof.catalogue.examples import canonical_example
+    from hookproof.catalogue.vectors import generated_vectors
+    from hookproof.checks.builder import DeliveryBuilder
+
+    monkeypatch.setenv(CONTRACTS_VARIABLE, str(github_contracts))
+    load_catalogue.cache_clear()
+    try:
+        github = load_catalogue().provider("github")
+        first = generated_vectors("github")["vectors"][0]
+        event = github.events[0]
+        sent = DeliveryBuilder(github, target_url=first["url"], secret=GITHUB_SECRET).build(
+            event, canonical_example("github", event.name).payload).request
+        for name in ("X-GitHub-Event", "User-Agent", "Content-Type"):
+            assert first["headers"][name] == sent.header(name), name
+        assert first["headers"]["X-GitHub-Event"] == "ping"
+    finally:
+        monkeypatch.undo()
+        load_catalogue.cache_clear()
+
+
 # -- a GitHub receiver on @octokit/webhooks (Node) ---------------------------------------------
 
 NODE_RECEIVERS = Path(__file__).parent / "node"

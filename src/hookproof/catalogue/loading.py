@@ -179,6 +179,18 @@ class Provider:
             return known.header_value
         return name.split(".", 1)[0] if self.naming == "header+body" else name
 
+    def platform_headers(self, name: str, payload: object = None) -> dict[str, str]:
+        """The headers the platform puts on every delivery of the event called ``name``
+        (``payload``: its body), before the dedupe id and the signature: the transport's own
+        (a ``User-Agent``) and, where a header names the event, that header."""
+        headers = dict(self.transport.headers)
+        if self.header_names_event() and self.event_header:
+            # the header is (part of) the name: GitHub's X-GitHub-Event: pull_request
+            headers[self.event_header] = self.event_header_value(name)
+        elif self.event_header:  # a copy of the body's name (X-Varda-Event)
+            headers[self.event_header] = self.event_name_of(payload) or name
+        return headers
+
     def field_value_of(self, name: str) -> str | None:
         """The body field's value that (with the header) names ``name``; None where the body
         does not name it (rule ``header``, or a ``header+body`` event without a field)."""

@@ -627,8 +627,11 @@ def generated_vectors(provider_id: str) -> dict[str, Any]:
     name = str(provider.signature.get("scheme"))
     secret = _GENERATED_SECRETS.get(name, "hookproof-vector-secret")
     event = provider.events[0]
-    body = canonical_example(provider.id, event.name).raw
-    headers = {"Content-Type": provider.transport.content_type,
+    example = canonical_example(provider.id, event.name)
+    body = example.raw
+    # what the suite sends: the platform's own headers (the event-name header included)
+    headers = {**provider.platform_headers(event.name, example.payload),
+               "Content-Type": provider.transport.content_type,
                provider.dedupe_header: "msg_hookproofvector1"}
     request = WireRequest("POST", f"https://hooks.example.com/{provider.id}", headers, body)
     window = provider.replay_window.seconds if provider.replay_window else None

@@ -163,16 +163,11 @@ class DeliveryBuilder:
         target = url or self.url_for(event)
         signed_over = signing_url or self.signing_url_for(event)
         raw = self.body_of(payload) if body is None else body
-        headers: dict[str, str] = dict(self.provider.transport.headers)
+        headers = self.provider.platform_headers(event.name, payload)
+        if event_header and self.provider.event_header:
+            headers[self.provider.event_header] = event_header
         headers.update(self.forwarded_headers(event))
         headers[self.provider.dedupe_header] = key
-        if self.provider.header_names_event() and self.provider.event_header:
-            # the header is (part of) the name: GitHub's X-GitHub-Event: pull_request
-            headers[self.provider.event_header] = (
-                event_header or self.provider.event_header_value(event.name))
-        elif self.provider.event_header:  # a copy of the body's name (X-Varda-Event)
-            named = self.provider.event_name_of(payload) or event.name
-            headers[self.provider.event_header] = event_header or named
         if self.method == "GET":
             # GET carries the parameters in the query string, and nothing in the body
             query = raw.decode("ascii")
