@@ -161,6 +161,20 @@ def test_managed_receiver_is_restarted_and_its_stack_trace_shown(tmp_path: Path)
     assert "the receiver's output from this delivery on:" in output
 
 
+def test_restarts_used_up_is_the_reason_given_not_a_wait(tmp_path: Path) -> None:
+    """With no restart left, the finding says so (not "did not come back within 1 s", a
+    wait that could not succeed), and its hint does not tell a managed run to be managed."""
+    code, output, report = _managed(tmp_path, "--target-restarts", "0", *QUICK)
+    assert code == 1, output[-3000:]
+    crashes = _crashes(report)
+    assert crashes, output[-3000:]
+    first = crashes[0]
+    assert "not restarted (--target-restarts used up)" in first["got"], first["got"]
+    assert "did not come back" not in first["got"]
+    assert "--target-command" not in (first["hint"] or "")
+    assert "not restarted (--target-restarts used up)" in output
+
+
 def test_managed_receiver_under_xdist(tmp_path: Path) -> None:
     code, output, report = _managed(tmp_path, "-p", "xdist", "-n", "2")
     _assert_managed(code, output, report, tmp_path)

@@ -197,16 +197,26 @@ class Context:
                 receiver_output=crashed.output or None,
                 hint=platform_hint(exchange) or "a webhook handler must catch its own errors "
                 "and answer (4xx for bad input); its traceback is below")
-        after = (f"; it came back after {crashed.waited:.1f} s" if crashed.back else
-                 f"; it did not come back within {self.target.settings.target_wait:g} s")
+        ended = crashed.exit_status or ""
+        if crashed.back:
+            after = f"; it came back after {crashed.waited:.1f} s"
+        elif "not restarted" in ended:  # the real reason, not a wait that could not succeed
+            after = "; " + ended[ended.index("not restarted"):]
+        else:
+            after = f"; it did not come back within {self.target.settings.target_wait:g} s"
+        if self.target.managed is None:
+            where = "; run it under --target-command to see its output at the crash"
+        elif crashed.output:
+            where = "; its output at the crash is below"
+        else:
+            where = "; it printed nothing at the crash (its whole output: receiver.log)"
         return self.fail(
             "the receiver stopped answering (crashed or closed the connection)",
             severity="required", expected="an HTTP answer", got=got + after,
             exchanges=[exchange], crash=True, receiver_output=crashed.output or None,
             exit_status=crashed.exit_status,
             hint="a webhook handler must catch its own errors and answer (4xx for bad "
-            "input)" + ("; its output at the crash is below" if self.target.managed is not None
-                        else "; run it under --target-command to see its output at the crash"))
+            "input)" + where)
 
     # -- expectations -------------------------------------------------------------------------
 
