@@ -21,6 +21,7 @@ from hookproof.cli import (
     demo,
     export,
     importing,
+    init,
     listen,
     listing,
     load,
@@ -35,8 +36,8 @@ from hookproof.cli import (
 from hookproof.cli.common import EXIT_OK, EXIT_UNUSABLE, Handler
 from hookproof.errors import HookproofError
 
-COMMANDS = (listing, validating, vectors, serve, importing, load, stub, run, demo, send, listen,
-            replay, export)
+COMMANDS = (init, listing, validating, vectors, serve, importing, load, stub, run, demo, send,
+            listen, replay, export)
 """Each command's module, in the order ``hookproof --help`` lists them."""
 
 
