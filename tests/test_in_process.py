@@ -643,6 +643,30 @@ def test_a_failing_team_test_shows_each_delivery_whole(tmp_path: Path) -> None:
         in out, out[-3000:]
     assert "sent:     POST http://localhost/twilio/conversations" in out
     assert "got:      HTTP 500" in out and "database is down" in out
-    assert "reproduce (signature computed with" in out
     assert "HTTP 500" in out.split("AssertionError", 1)[-1].splitlines()[0]  # the repr too
     assert SECRET not in out + run.stderr
+    # nothing serves http://localhost: the reproduction is a `hookproof send` line for the app
+    # served; run as printed (the app served on a free port instead of 8000), it reproduces
+    label = f"reproduce, with the app served at http://127.0.0.1:8000 (signed anew with " \
+            f"${SECRET_ENV}):"
+    assert label in out, out[-3000:]
+    line = out.split(label, 1)[1].splitlines()[1].strip()
+    assert line.startswith("printf %s ") and " && hookproof send onMessageAdded " in line
+    from flask import Flask
+
+    from team_receivers import serve_wsgi
+
+    served = Flask("served")
+    served.add_url_rule("/twilio/conversations", "hook",
+                        lambda: ({"error": "database is down"}, 500), methods=["POST"])
+    base, stop = serve_wsgi(served)
+    try:
+        command = line.replace("http://127.0.0.1:8000", base).replace(
+            "hookproof send", f"{sys.executable} -m hookproof.cli send")
+        again = subprocess.run(["bash", "-c", command], cwd=tmp_path, capture_output=True,
+                               text=True, timeout=60, check=False,
+                               env=dict(os.environ, **{SECRET_ENV: SECRET}))
+    finally:
+        stop()
+    assert again.returncode == 1, again.stdout + again.stderr  # the same finding, served
+    assert "HTTP 500" in again.stdout and "Body=hello" in (tmp_path / "delivery.body").read_text()

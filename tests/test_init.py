@@ -115,7 +115,10 @@ def test_a_broken_app_fails_with_the_request_the_answer_and_the_reproduction(
     out = run.stdout
     assert "sent:     POST http://localhost/webhooks/varda" in out
     assert "got:      HTTP 500" in out and "database is down" in out
-    assert "reproduce (signature computed with $HOOKPROOF_TEST_SECRET, not shown):" in out
+    assert "reproduce, with the app served at http://127.0.0.1:8000 (signed anew with " \
+           "$HOOKPROOF_TEST_SECRET):" in out
+    assert "hookproof send conversation.created --provider varda --target-url " \
+           "http://127.0.0.1:8000/webhooks/varda" in out
     assert SECRET not in out + run.stderr
 
 

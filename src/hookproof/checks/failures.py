@@ -46,6 +46,45 @@ def curl_line(exchange: Exchange, secret_env: str) -> str:
     return scrub(" ".join(shlex.quote(p) for p in parts))
 
 
+SERVED_AT = "http://127.0.0.1:8000"
+"""Where an in-process app's reproduction expects it served (``flask run``'s and uvicorn's
+address, with port 8000)."""
+ALTERED_SIGNATURE = frozenset({
+    "signature.missing_rejected", "signature.tampered_body_rejected",
+    "signature.tampered_url_rejected", "signature.body_hash_mismatch_rejected",
+    "signature.malformed_header_rejected", "signature.stale_timestamp_rejected",
+    "signature.future_timestamp_rejected"})
+"""Checks whose delivery's signature was made wrong on purpose: re-signing would lose it."""
+
+
+def send_line(exchange: Exchange, provider: str, event: str, secret_env: str, *,
+              bad_signature: bool = False) -> str:
+    """For an in-process app: the delivery's body to a file and ``hookproof send`` signing it
+    anew for the app served at :data:`SERVED_AT` (nothing serves the in-process URL)."""
+    from urllib.parse import urlsplit
+
+    request = exchange.request
+    parts = urlsplit(request.url)
+    body = parts.query if request.method == "GET" else request.body.decode("utf-8", "replace")
+    command = ["hookproof", "send", event, "--provider", provider, "--target-url",
+               SERVED_AT + (parts.path or "/"), "--secret-env", secret_env, "--data",
+               "delivery.body", *(["--method", "GET"] if request.method == "GET" else []),
+               *(["--bad-signature"] if bad_signature else [])]
+    return scrub(f"printf %s {shlex.quote(body)} > delivery.body && "
+                 + " ".join(shlex.quote(p) for p in command))
+
+
+def served_curl_line(exchange: Exchange, secret_env: str) -> str:
+    """The same bytes, signature included, to an in-process app served at
+    :data:`SERVED_AT`."""
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(exchange.request.url)
+    moved = SERVED_AT + (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+    return curl_line(dataclasses.replace(exchange, request=exchange.request.with_url(moved)),
+                     secret_env)
+
+
 def render_exchange(exchange: Exchange) -> list[str]:
     request = exchange.request
     lines = [f"sent:     {request.method} {request.url}"]
@@ -139,7 +178,25 @@ class CheckFailure(AssertionError):
 
     @property
     def reproduction(self) -> str | None:
-        return curl_line(self.exchanges[-1], self.secret_env) if self.exchanges else None
+        if not self.exchanges:
+            return None
+        last = self.exchanges[-1]
+        if not last.in_process or not self.event:
+            return curl_line(last, self.secret_env)
+        if self.check in ALTERED_SIGNATURE:
+            return served_curl_line(last, self.secret_env)
+        return send_line(last, self.provider, self.event, self.secret_env,
+                         bad_signature=self.check == "signature.wrong_secret_rejected")
+
+    @property
+    def reproduction_label(self) -> str:
+        if not (self.exchanges and self.exchanges[-1].in_process and self.event):
+            return f"reproduce (signature computed with ${self.secret_env}, not shown):"
+        if self.check in ALTERED_SIGNATURE:
+            return (f"reproduce, with the app served at {SERVED_AT} (the same bytes, its "
+                    "signature as sent):")
+        return (f"reproduce, with the app served at {SERVED_AT} (signed anew with "
+                f"${self.secret_env}):")
 
     def finding_lines(self) -> list[str]:
         """What was expected, what came back, where, and the hint: one line each."""
@@ -172,7 +229,7 @@ class CheckFailure(AssertionError):
             lines.append("")
             lines.extend(render_exchange(self.exchanges[-1]))
             lines.append("")
-            lines.append(f"reproduce (signature computed with ${self.secret_env}, not shown):")
+            lines.append(self.reproduction_label)
             lines.append(f"  {self.reproduction}")
         if self.receiver_output:
             lines.append("")

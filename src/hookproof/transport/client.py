@@ -139,6 +139,8 @@ class Exchange:
     """In-process targets: the traceback the receiver's handler raised or logged."""
     platform_calls: tuple[PlatformCall, ...] = ()
     """In-process targets: the HTTP calls the handler made while answering."""
+    in_process: bool = False
+    """The app answered in this process (no server): a reproduction needs it served."""
 
     @property
     def failed_platform_calls(self) -> tuple[PlatformCall, ...]:

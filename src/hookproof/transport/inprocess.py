@@ -206,19 +206,20 @@ class AppTransport:
         except TimeoutError:
             return Exchange(request, elapsed=time.perf_counter() - started,
                             error=f"no complete answer within {limit:g} s",
-                            error_kind="timeout", platform_calls=tuple(scope.calls))
+                            error_kind="timeout", platform_calls=tuple(scope.calls),
+                            in_process=True)
         except Exception as exc:
             trace = app_traceback(exc)
             return Exchange(request, elapsed=time.perf_counter() - started,
                             error=f"the app raised {type(exc).__name__}: "
                             f"{str(exc)[:200] or '(no message)'}",
                             error_kind="raised", trace="\n\n".join([*scope.traces, trace]),
-                            platform_calls=tuple(scope.calls))
+                            platform_calls=tuple(scope.calls), in_process=True)
         elapsed = time.perf_counter() - started
         truncated = len(body) > max_answer
         return Exchange(request, status, headers, body[:max_answer], elapsed,
                         truncated=truncated, trace="\n\n".join(scope.traces) or None,
-                        platform_calls=tuple(scope.calls))
+                        platform_calls=tuple(scope.calls), in_process=True)
 
     def _httpx_request(self, request: WireRequest) -> Any:
         import httpx
