@@ -363,6 +363,24 @@ def test_flask_frontline_fails_clearly_with_the_stub_off(tmp_path: Path) -> None
     assert "While answering, the receiver called:" in markdown
 
 
+def test_a_handler_failing_on_the_stubs_404_is_told_which_call_failed(tmp_path: Path) -> None:
+    """A SID that does not exist (a schema-invalid generated one) gets the stub's 404, as the
+    platform would answer; the handler lets the library's error become a 500. Whatever check
+    meets it, its hint names the failed platform call before its own advice."""
+    run = run_suite_at("/hooks", "twilio-frontline", tmp_path,
+                       app="apps.flask_trusting_sids:create_app()",
+                       extra_args=["--events", "onParticipantAdded", "-k",
+                                   "invalid_handled or generated_accepted or valid_accepted"])
+    assert run.returncode == 1, run.output[-3000:]
+    failures = [f for f in run.report["targets"][0]["failures"] if f["severity"] == "required"]
+    assert failures, run.output[-3000:]
+    for failure in failures:
+        assert failure["hint"].startswith("the handler's call to the platform failed (GET "), \
+            failure["hint"]
+        assert "the platform stub answered it so" in failure["hint"]
+        assert any(c["stubbed"] and c["status"] == 404 for c in failure["platform_calls"])
+
+
 def test_fastapi_varda_and_django_pass_in_process(tmp_path: Path) -> None:
     varda = run_suite_at("/webhooks/varda", "varda", tmp_path / "varda",
                          app="apps.fastapi_varda:create_app()",

@@ -222,6 +222,14 @@ class Context:
 
     def fail(self, title: str, *, expected: str, got: str, exchanges: Sequence[Exchange] = (),
              severity: Severity | None = None, **extra: Any) -> CheckFailure:
+        last = exchanges[-1] if exchanges else None
+        if last is not None and (last.error or last.status_class() == "5xx"):
+            # a handler that failed after a failed call to the platform's API: that call is
+            # the likeliest cause, whatever the check's own advice
+            cause = platform_hint(last)
+            if cause and cause not in str(extra.get("hint") or ""):
+                advice = extra.get("hint")
+                extra["hint"] = cause + (f"; and: {advice}" if advice else "")
         return CheckFailure(
             check=self.case.check.id, provider=self.provider.id,
             event=self.case.event_name,
