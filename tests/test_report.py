@@ -272,3 +272,29 @@ def test_merge_joins_targets_and_keeps_the_verdict() -> None:
     assert merge([one, strict], started="2026-01-01T00:00:00Z", duration=1)["strict"] is True
     assert merge([one], started="2026-01-01T00:00:00Z", duration=1)["conformant"] is True
     assert json.loads(json.dumps(merged)) == merged
+
+
+def test_distinct_problems_have_distinct_headlines() -> None:
+    """Pre-event and post-event hooks failing on the same kind of delivery are two problems
+    (each expects another answer): their headlines say what tells them apart."""
+    from hookproof.reports.document import problems
+
+    def failure(event: str, expected: str, got: str, check: str = "payload.minimal_accepted"
+                ) -> dict[str, Any]:
+        return {"check": check, "severity": "required", "event": event,
+                "title": "a payload with only the required fields was not accepted",
+                "expected": expected, "got": got, "response": {"status": int(got[-3:])}}
+
+    found = problems([failure("onMessageAdd", "2xx or 4xx", "HTTP 500"),
+                      failure("onConversationAdd", "2xx or 4xx", "HTTP 500"),
+                      failure("onMessageAdded", "2xx", "HTTP 500"),
+                      failure("onMessageAdded", "2xx", "HTTP 500",
+                              check="payload.nullable_fields_accepted"),
+                      failure("onParticipantAdded", "2xx", "HTTP 503")])
+    headlines = [p["headline"] for p in found]
+    assert len(found) == 4 and len(set(headlines)) == 4, headlines
+    assert found[0]["events"] == ["onMessageAdd", "onConversationAdd"]
+    assert "expected 2xx or 4xx, got HTTP 500" in headlines[0]
+    assert headlines[1].endswith("[payload.minimal_accepted]")  # the answer is the same
+    lone = problems([failure("e", "2xx", "HTTP 500")])
+    assert lone[0]["headline"] == lone[0]["failure"]["title"]  # nothing to tell apart

@@ -164,7 +164,30 @@ def problems(failures: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
     ordered = list(groups.values())
     ordered.sort(key=lambda g: (bool(g["failure"].get("baselined")),
                                 g["failure"]["severity"] != "required"))
+    _headlines(ordered)
     return ordered
+
+
+def _headlines(groups: list[dict[str, Any]]) -> None:
+    """Each problem's ``headline``: its title, and where two problems share a title (pre- and
+    post-event hooks failing one way each), what tells them apart: what was expected and what
+    came back, then the check."""
+    def title(group: dict[str, Any]) -> str:
+        return str(group["failure"]["title"])
+
+    def answered(group: dict[str, Any]) -> str:
+        failure = group["failure"]
+        return f"{title(group)}: expected {failure['expected']}, got {failure['got']}"
+
+    for group in groups:
+        group["headline"] = title(group)
+    for make in (answered, lambda g: f"{answered(g)} [{g['failure']['check']}]"):
+        counts: dict[str, int] = {}
+        for group in groups:
+            counts[group["headline"]] = counts.get(group["headline"], 0) + 1
+        for group in groups:
+            if counts[group["headline"]] > 1:
+                group["headline"] = make(group)
 
 
 def result_key(provider: str, result: Mapping[str, Any]) -> str:

@@ -190,7 +190,7 @@ def _problems_html(report: Mapping[str, Any]) -> list[str]:
             checks = problem["checks"]
             more = f" and {len(checks) - 1} other check(s)" if len(checks) > 1 else ""
             parts.append(
-                f'<li class="problem {kind}"><a href="#{anchor}">{esc(failure["title"])}</a> '
+                f'<li class="problem {kind}"><a href="#{anchor}">{esc(problem["headline"])}</a> '
                 f"<code>{esc(failure['check'])}</code>{more} ({kind}) · "
                 f"{esc(target['name'])} · {len(problem['events'])} event(s): "
                 f"{esc(events)}</li>")

@@ -76,9 +76,10 @@ def render_markdown(report: Mapping[str, Any]) -> str:
         events = problem["events"]
         checks = problem["checks"]
         more = f" and {len(checks) - 1} other check(s)" if len(checks) > 1 else ""
-        lines.append(f"- {mark} **{_md(failure['title'])}** — `{_md(failure['check'])}`{more}, "
-                     f"{_md(target['name'])}, {len(events)} event(s): "
-                     f"{_md(', '.join(events[:12]))}{' …' if len(events) > 12 else ''}{tag}")
+        rest = f" and {len(events) - 12} more" if len(events) > 12 else ""
+        lines.append(f"- {mark} **{_md(problem['headline'])}** — `{_md(failure['check'])}`"
+                     f"{more}, {_md(target['name'])}, {len(events)} event(s): "
+                     f"{_md(', '.join(events[:12]))}{rest}{tag}")
     if len(distinct) > MARKDOWN_PROBLEMS:
         lines.append(f"- … and {len(distinct) - MARKDOWN_PROBLEMS} more: see conformance.html")
     for target in report["targets"]:
