@@ -114,8 +114,12 @@ def test_listen_grades_live_deliveries_and_records_them(tmp_path: Path,
     assert len(lines) == 4, output
     assert "signature ok" in lines[0] and lines[0].rstrip().endswith("ok")
     assert "signature BAD (missing)" in lines[2]
-    assert "0 error(s) 1 drift" in lines[3]
+    assert "  0 error(s)   1 drift" in lines[3]
     assert "signature BAD (missing)" in lines[2] and lines[2].rstrip().endswith("ok")
+    # in columns: events of other lengths, another signature verdict, other times
+    for column in ("signature ", "contract ", "-> "):
+        assert len({line.index(column) for line in lines}) == 1, (column, lines)
+    assert len({line.rindex("  ") for line in lines}) == 1, lines  # the verdict's column
     assert code == 0  # the unsigned delivery was refused, as it must be
     assert not sorted(Draft202012Validator(schema()).iter_errors(report), key=str)
     (target,) = report["targets"]

@@ -60,12 +60,20 @@ class Graded:
     """``ok`` or ``fail: <why>``."""
     record: dict[str, Any] = field(default_factory=dict)
 
-    def line(self) -> str:
-        answer = (f"HTTP {self.status} in {self.elapsed_ms:.0f} ms" if self.status is not None
+    def line(self, event_width: int = 28) -> str:
+        """One line per delivery, in columns: every field has a fixed width (the event's,
+        the provider's longest name), so a session's lines align whatever they hold."""
+        answer = (f"HTTP {self.status} in {self.elapsed_ms:>5.0f} ms" if self.status is not None
                   else "receiver down")
-        return (f"{datetime.now(UTC).strftime('%H:%M:%S')}  {self.event:<28} signature "
-                f"{self.signature:<9} contract {self.errors} error(s) {self.drift} drift  "
-                f"-> {answer}  {self.verdict}")
+        return (f"{datetime.now(UTC).strftime('%H:%M:%S')}  {self.event:<{event_width}}  "
+                f"signature {self.signature:<{SIGNATURE_WIDTH}}  contract {self.errors:>3} "
+                f"error(s) {self.drift:>3} drift  -> {answer:<20}  {self.verdict}")
+
+
+SIGNATURE_WIDTH = len("BAD (mismatch)")
+"""The signature column: ``ok``, or ``BAD (<reason>)`` for the usual reasons."""
+EVENT_WIDTH_MAX = 48
+"""The event column at most (a longer name pushes its own line's columns, not every line)."""
 
 
 def _event_for(provider: Provider, path: str, payload: Any,
@@ -130,6 +138,8 @@ class Listener:
                  max_deliveries: int | None = None, out: TextIO,
                  record_limit: int = RECORD_LIMIT_MIB * 1024 * 1024) -> None:
         self.provider = provider
+        self.event_width = min(EVENT_WIDTH_MAX, max(
+            [len("(unknown)"), *(len(e.name) for e in provider.events)]))
         self.forward_to = forward_to.rstrip("/")
         self.secret = secret
         self.public_url = public_url
@@ -205,7 +215,7 @@ class Listener:
         })  # type: ignore[assignment]
         with self.lock:
             self._count(graded)
-            print(scrub(graded.line()), file=self.out, flush=True)
+            print(scrub(graded.line(self.event_width)), file=self.out, flush=True)
             self._record(graded.record)
             graded.record = {}  # the body lives in the record file, not in memory
             if self.max_deliveries is not None and self.delivered >= self.max_deliveries:
