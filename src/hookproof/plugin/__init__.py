@@ -30,7 +30,7 @@ from hookproof.plugin.fixtures import (  # the plugin's namespace is where pytes
     hookproof_target,
     overrides_app,
 )
-from hookproof.plugin.session import HookproofSession
+from hookproof.plugin.session import HookproofSession, without_tracebacks
 from hookproof.plugin.stash import delivered_key, session_key, settings_key
 from hookproof.settings import OPTIONS, Settings, resolve_settings
 
@@ -104,6 +104,10 @@ def pytest_runtest_makereport(item: pytest.Item,
     delivered = item.config.stash.get(delivered_key, None)
     if not delivered or report.when != "call" or not report.failed:
         return
+    if any(one.failure is not None and one.failure.receiver_output for one in delivered):
+        # the delivery's section shows the app's traceback: the log would show it again
+        report.sections = [(title, without_tracebacks(text) if title.startswith("Captured log")
+                            else text) for title, text in report.sections]
     for number, one in enumerate(delivered, 1):
         state = "conforms" if one.conforms else "does NOT conform"
         report.sections.append((f"hookproof delivery {number} of {len(delivered)}: "

@@ -193,8 +193,9 @@ class HookproofSession:
             attach(item, report, case, baseline=self.baseline,
                    baseline_update=self.settings.baseline_update)
         if case is not None and self.settings.target_app:
-            report.sections = [(title, one_traceback(text) if title.startswith("Captured log")
-                                else text) for title, text in report.sections]
+            report.sections = [(title, without_tracebacks(text)
+                                if title.startswith("Captured log") else text)
+                               for title, text in report.sections]
 
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
         for record in records(report):
@@ -309,13 +310,30 @@ class HookproofSession:
 TRACEBACK = "Traceback (most recent call last):"
 
 
-def one_traceback(log: str) -> str:
-    """An in-process app's captured log with its first traceback only: the app logs one per
-    delivery it raised on, and fuzzing sends dozens while it shrinks a failure (the finding
-    shows the receiver's traceback already)."""
-    parts = log.split(TRACEBACK)
-    if len(parts) <= 2:
-        return log
-    kept = parts[0] + TRACEBACK + parts[1]
-    return (kept.rstrip("\n") + f"\n[{len(parts) - 2} more traceback(s) the app logged for "
-            "the same check left out]\n")
+def without_tracebacks(log: str) -> str:
+    """An in-process app's captured log without the tracebacks it logged: the failure shows
+    the receiver's traceback already (folded, hookproof's frames left out), and the app logs
+    one per delivery it raised on, dozens while fuzzing shrinks a failure. Each is replaced by
+    one line; the log's other lines stay."""
+    out: list[str] = []
+    removed = 0
+    skipping = False
+    shown = "[the app's traceback: shown with the failure above]\n"
+    for line in log.splitlines(keepends=True):
+        if line.strip() == TRACEBACK:
+            skipping = True
+            removed += 1
+            continue
+        if skipping:
+            if line[:1].isspace() or not line.strip():
+                continue
+            skipping = False  # the exception's own line ends the traceback
+            if not out or out[-1] != shown:
+                out.append(shown)
+            continue
+        out.append(line)
+    if skipping and (not out or out[-1] != shown):
+        out.append(shown)
+    if removed > 1:
+        out.append(f"[{removed} tracebacks the app logged, each left out]\n")
+    return "".join(out)
