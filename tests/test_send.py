@@ -382,7 +382,10 @@ def test_unknown_example_lists_the_names(capsys: pytest.CaptureFixture[str],
                        "--target-url", f"{receiver}/varda", "--example", "biggest")
     assert code == 2
     line = one_line_error(err)
-    assert "available: documented, maximal, minimal" in line
+    assert "known examples: documented, maximal, minimal" in line
+    code, _, err = run(capsys, "conversation.created", "--provider", "varda",
+                       "--target-url", f"{receiver}/varda", "--example", "minimall")
+    assert code == 2 and "did you mean minimal or maximal?" in one_line_error(err)
 
 
 def test_unreachable_target_exits_2_with_one_line(capsys: pytest.CaptureFixture[str]) -> None:

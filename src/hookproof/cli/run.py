@@ -43,7 +43,7 @@ from typing import Any
 import yaml
 
 from hookproof.catalogue import NoAliasLoader
-from hookproof.errors import UsageError
+from hookproof.errors import UsageError, nearest
 
 PART_VARIABLE = "HOOKPROOF_RUN_PART"
 """Set for the pytest processes of ``hookproof run``: their reports are parts of one."""
@@ -283,8 +283,9 @@ def _cmd_run(args: argparse.Namespace) -> int:
         wanted = set(args.target)
         unknown = wanted - {t.name for t in targets}
         if unknown:
+            first = sorted(unknown)[0]
             raise UsageError(f"--target: unknown target(s) {', '.join(sorted(unknown))}; "
-                             f"known: {', '.join(t.name for t in targets)}")
+                             + nearest(first, [t.name for t in targets], kind="target"))
         targets = [t for t in targets if t.name in wanted]
     reports = Path(args.reports)
     return run_targets(targets, reports_dir=reports if reports.is_absolute() else cwd / reports,

@@ -39,7 +39,7 @@ from hookproof.checks.builder import Delivery
 from hookproof.checks.failures import CheckFailure, curl_line
 from hookproof.checks.judge import Judge
 from hookproof.checks.verdict import blocking as verdict_blocks
-from hookproof.errors import HookproofError, InputError, UsageError
+from hookproof.errors import HookproofError, InputError, UsageError, nearest
 from hookproof.settings import check_url
 from hookproof.transport.client import Exchange
 
@@ -123,9 +123,9 @@ def _example(provider: Provider, event: Event, name: str | None) -> Example:
     for example in examples:
         if name in (example.name, example.name.rsplit(".", 1)[0]):
             return example
-    known = ", ".join(e.name.rsplit(".", 1)[0] for e in examples) or "none"
+    known = [e.name.rsplit(".", 1)[0] for e in examples]
     raise UsageError(f"--example {name!r}: no such example for {provider.id} {event.name}; "
-                     f"available: {known}")
+                     + nearest(name, known, kind="example"))
 
 
 def _payload(provider: Provider, event: Event, options: SendOptions) -> Payload:
