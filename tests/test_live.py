@@ -250,3 +250,34 @@ def test_a_session_that_dropped_failures_still_fails(
     assert {g.verdict for g in listener.graded} == {"ok"}
     report = listener.finish(tmp_path / "reports")
     assert report["conformant"] is False
+
+
+def test_max_deliveries_is_exact_when_more_arrive_at_once(tmp_path: Path,
+                                                          receivers: dict[str, str]) -> None:
+    """``--max-deliveries 4`` with eight deliveries at once: four are forwarded, graded and
+    recorded; the others are answered 503 unforwarded (the platform retries them later) or
+    find the session closed."""
+    import concurrent.futures
+
+    record = tmp_path / "many.jsonl"
+    process, url = start_listen(tmp_path, receivers["reference"], record, tmp_path / "many")
+    builder = DeliveryBuilder(VARDA, target_url=url, secret=SECRET)
+    message = VARDA.event("message.created")
+    requests_ = [builder.build(message, canonical_example("varda", message.name).payload).request
+                 for _ in range(8)]
+
+    def post(request: Any) -> int | None:
+        try:
+            return requests.post(request.url, data=request.body, headers=dict(request.headers),
+                                 timeout=30).status_code
+        except requests.RequestException:
+            return None  # the session had ended
+
+    with concurrent.futures.ThreadPoolExecutor(8) as pool:
+        statuses = list(pool.map(post, requests_))
+    process.communicate(timeout=60)
+    assert statuses.count(200) == 4, statuses
+    assert all(s in (200, 503, None) for s in statuses), statuses
+    assert len(record.read_text(encoding="utf-8").splitlines()) == 4
+    report = json.loads((tmp_path / "many" / "conformance.json").read_text(encoding="utf-8"))
+    assert sum(row["deliveries"] for row in report["targets"][0]["live"]) == 4

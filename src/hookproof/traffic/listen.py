@@ -153,6 +153,9 @@ class Listener:
         self.record_limit = record_limit
         self.recorded = 0
         self.delivered = self.bad_signatures = self.failed = self.failed_dropped = 0
+        self.admitted = 0
+        """Deliveries taken in (counted when they arrive, so that ``--max-deliveries N``
+        handles N however many arrive at once); one past it is answered 503, unforwarded."""
         self.counts: dict[str, dict[str, Any]] = {}
         self.lock = threading.Lock()
         self.done = threading.Event()
@@ -166,6 +169,11 @@ class Listener:
         """One delivery: check, forward, grade; the answer for the platform."""
         from hookproof.catalogue.validation import engine_for
 
+        with self.lock:
+            if self.max_deliveries is not None and self.admitted >= self.max_deliveries:
+                # the session is over: the platform retries it later, to the receiver itself
+                return 503, b"hookproof listen: --max-deliveries reached\n", "text/plain"
+            self.admitted += 1
         provider = self.provider
         wire = WireRequest(method, received_url, dict(headers), body)
         window = provider.replay_window
