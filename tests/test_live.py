@@ -151,7 +151,11 @@ def test_listen_and_replay_agree_on_a_broken_receiver(tmp_path: Path,
                           "--target-url", receivers["broken"] + "/varda")
     verdicts = [line for line in against_broken.stdout.splitlines() if line.startswith("#")]
     assert len(verdicts) == 4
-    assert all(("message.created" in v) == ("fail:" in v) for v in verdicts), verdicts
+    # the signed message fails again; the recorded unsigned one is sent unsigned, and its
+    # refusal is right
+    assert "fail:" in verdicts[0] and "message.created" in verdicts[0], verdicts
+    assert "refused the unsigned delivery" in verdicts[2], verdicts
+    assert [v for v in verdicts if "fail:" in v] == verdicts[:1], verdicts
     assert against_broken.returncode == 1
     against_reference = _cli(tmp_path, "replay", str(record), "--provider", "varda",
                              "--target-url", receivers["reference"] + "/varda",
@@ -165,17 +169,57 @@ def test_replay_as_recorded_and_export_examples(tmp_path: Path,
                                                 receivers: dict[str, str]) -> None:
     _, _, _, record = listen(tmp_path, receivers["reference"], "recorded")
     as_recorded = _cli(tmp_path, "replay", str(record), "--provider", "varda", "--target-url",
-                       receivers["reference"] + "/varda", "--as-recorded", "--events",
-                       "contact.created")
-    # byte for byte: Varda signs no URL, so the recorded signatures still verify
+                       receivers["reference"] + "/varda", "--as-recorded")
+    # byte for byte: Varda signs no URL, so the recorded signatures still verify; the
+    # recorded unsigned delivery is refused again, which is what the platform needs
     assert as_recorded.returncode == 0, as_recorded.stdout
-    assert "2 deliveries, 0 failing" in as_recorded.stdout
+    assert "4 deliveries, 0 failing" in as_recorded.stdout
+    assert "refused the unsigned delivery" in as_recorded.stdout
     exported = _cli(tmp_path, "replay", str(record), "--provider", "varda",
                     "--export-examples", str(tmp_path / "examples"))
     assert exported.returncode == 0, exported.stderr
     files = sorted((tmp_path / "examples" / "varda").rglob("recorded-*.json"))
     assert len(files) == 4
     assert "drift: $.future_field" in exported.stdout
+
+
+def test_replay_keeps_a_recorded_forgery_forged(tmp_path: Path,
+                                                receivers: dict[str, str]) -> None:
+    """A receiver that verifies nothing accepts the recorded unsigned delivery and a recorded
+    forgery: replayed (re-signed for the target, or byte for byte), each is still what it
+    was, and accepting it is the failure; never re-signed into a genuine delivery."""
+    from starlette.applications import Starlette
+    from starlette.responses import Response
+    from starlette.routing import Route
+
+    _, _, _, record = listen(tmp_path, receivers["reference"], "forged")
+    lines = record.read_text(encoding="utf-8").splitlines()
+    forged = json.loads(lines[0])
+    forged["headers"] = {k: ("v1,bm90IHRoZSBzaWduYXR1cmU=" if k.lower() == "x-varda-signature"
+                             else v) for k, v in forged["headers"].items()}
+    forged["signature"] = "BAD (mismatch)"
+    record.write_text("\n".join([*lines, json.dumps(forged)]) + "\n", encoding="utf-8")
+
+    async def anything(request: Any) -> Response:
+        return Response(b"{}", 200, media_type="application/json")
+
+    lax, stop = run_in_thread(Starlette(routes=[Route("/varda", anything, methods=["POST"])]))
+    try:
+        for mode in ((), ("--as-recorded",)):
+            replayed = _cli(tmp_path, "replay", str(record), "--provider", "varda",
+                            "--target-url", lax + "/varda", *mode)
+            verdicts = [v for v in replayed.stdout.splitlines() if v.startswith("#")]
+            assert replayed.returncode == 1, replayed.stdout
+            assert "5 deliveries, 2 failing" in replayed.stdout, replayed.stdout
+            assert "fail: an unsigned delivery was accepted" in verdicts[2], verdicts
+            assert "fail: a delivery whose signature did not verify (mismatch) was accepted" \
+                in verdicts[4], verdicts
+    finally:
+        stop()
+    # the reference receiver refuses both, as it must: a pass
+    right = _cli(tmp_path, "replay", str(record), "--provider", "varda", "--target-url",
+                 receivers["reference"] + "/varda")
+    assert right.returncode == 0 and "5 deliveries, 0 failing" in right.stdout, right.stdout
 
 
 def test_listen_answers_503_when_the_receiver_is_down(tmp_path: Path) -> None:

@@ -72,5 +72,24 @@ class Judge:
         return (f"HTTP {exchange.status}: the receiver refused the wrongly signed delivery, as "
                 "it should (expected 4xx)")
 
+    def refused(self, exchange: Exchange, defect: str) -> str:
+        """Judge a delivery whose signature did not verify when it was recorded (``defect``:
+        ``missing``, ``stale``, or why else it did not verify): the receiver must refuse it,
+        as the check for that defect requires."""
+        if defect == "stale":
+            return self.rejected(exchange, stale=True)
+        if defect == "missing":
+            ctx = self.context("signature.missing_rejected")
+            ctx.rejected(exchange, "an unsigned delivery was accepted",
+                         hint=f"reject requests without {ctx.builder.scheme.header}")
+            return (f"HTTP {exchange.status}: the receiver refused the unsigned delivery, as it "
+                    "should (expected 4xx)")
+        ctx = self.context("signature.wrong_secret_rejected")
+        ctx.rejected(exchange, f"a delivery whose signature did not verify ({defect}) was "
+                     "accepted", hint="compare the computed signature with the received one, "
+                     "in constant time")
+        return (f"HTTP {exchange.status}: the receiver refused the delivery whose signature did "
+                f"not verify ({defect}), as it should (expected 4xx)")
+
     def agree(self, exchanges: Sequence[Exchange]) -> None:
         _same_answer(self.context("idempotency.sequential_duplicate"), exchanges)

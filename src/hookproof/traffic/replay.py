@@ -3,6 +3,8 @@
 It reads a ``hookproof listen --record`` file (or any HAR capture), re-signs each delivery for
 the target's URL (or sends it byte for byte with ``--as-recorded``) and judges each answer with
 the suite's own judges (:class:`~hookproof.checks.judge.Judge`, as ``hookproof send`` does).
+A delivery is judged by what it was: one whose signature did not verify when it was recorded
+(forged, unsigned, stale) is sent again with the same defect, and must be refused.
 """
 
 
@@ -31,6 +33,19 @@ class Recorded:
     request: WireRequest
     payload: Any
     event: str
+    signature: str | None = None
+    """``ok``, or why the signature did not verify when it was recorded (``missing``,
+    ``mismatch``, ``stale``...); None where the record does not say (a HAR capture): the
+    signature is then verified here, over the recorded URL."""
+
+
+def _recorded_signature(value: object) -> str | None:
+    """``listen --record`` writes ``ok`` or ``BAD (<reason>)``."""
+    if not isinstance(value, str) or not value:
+        return None
+    if value == "ok":
+        return "ok"
+    return value.removeprefix("BAD (").removesuffix(")") or "mismatch"
 
 
 def recorded(path: Path, provider: Provider) -> Iterator[Recorded]:
@@ -62,16 +77,22 @@ def recorded(path: Path, provider: Provider) -> Iterator[Recorded]:
             continue
         name = provider.event_name_of(payload, wire.headers) or str(item.get("event", ""))
         if provider.has_event(name):
-            yield Recorded(number, wire, payload, name)
+            yield Recorded(number, wire, payload, name,
+                           _recorded_signature(item.get("signature")))
 
 
 def replay(path: Path, *, provider_id: str, target_url: str, secret: str,
            as_recorded: bool = False, events: Sequence[str] = (), limit: int | None = None,
            concurrency: int = 1, signing_url: str | None = None, out: TextIO) -> int:
+    import time
+
+    from hookproof.catalogue.har import verify
     from hookproof.catalogue.validation import engine_for
+    from hookproof.checks.base import WRONG_SECRET
     from hookproof.checks.builder import DeliveryBuilder
     from hookproof.checks.judge import Judge
     from hookproof.checks.target import make_target
+    from hookproof.checks.verdict import blocking
     from hookproof.settings import Settings
 
     provider = load_catalogue().provider(provider_id)
@@ -87,22 +108,42 @@ def replay(path: Path, *, provider_id: str, target_url: str, secret: str,
     builder: DeliveryBuilder = target.builder
     results: list[tuple[Recorded, str, bool]] = []
 
+    def defect_of(item: Recorded) -> str | None:
+        """None for a genuine delivery; else what was wrong with its signature."""
+        if item.signature is not None:
+            return None if item.signature == "ok" else item.signature
+        verdict = verify(provider, item.request, secret)
+        return None if verdict.ok else str(verdict.reason)
+
     def one(item: Recorded) -> tuple[Recorded, str, bool]:
         event = provider.event(item.event)
+        defect = defect_of(item)
         if as_recorded:
             parts = urlsplit(item.request.url)
             base = urlsplit(builder.url_for(event))
             url = urlunsplit((base.scheme, base.netloc, base.path, parts.query, ""))
             request = item.request.with_url(url)
         else:
+            # signed anew for the target, with the defect it was recorded with: a forgery
+            # stays a forgery, an unsigned delivery unsigned, a stale one stale
             body = item.request.body if item.request.method != "GET" else None
-            request = builder.build(event, item.payload, body=body).request
+            window = provider.replay_window
+            request = builder.build(
+                event, item.payload, body=body,
+                secret=WRONG_SECRET if defect not in (None, "missing", "stale") else None,
+                now=(int(time.time()) - (window.seconds if window else 300) - 60
+                     if defect == "stale" else None)).request
+            if defect == "missing":
+                request = request.without_headers(builder.scheme.header)
         exchange = target.client.send(request)
         judge = Judge(provider, event, target)
         try:
-            verdict = judge.accepted(exchange)
+            verdict = judge.accepted(exchange) if defect is None else judge.refused(exchange,
+                                                                                     defect)
             return item, f"ok: {verdict}", True
         except CheckFailure as failure:
+            if not blocking(failure.severity, strict=False):
+                return item, f"ok, with a recommendation: {failure.title} ({failure.got})", True
             return item, f"fail: {failure.title} ({failure.got})", False
 
     with ThreadPoolExecutor(max(1, min(concurrency, 32))) as pool:
