@@ -325,3 +325,43 @@ def test_max_deliveries_is_exact_when_more_arrive_at_once(tmp_path: Path,
     assert len(record.read_text(encoding="utf-8").splitlines()) == 4
     report = json.loads((tmp_path / "many" / "conformance.json").read_text(encoding="utf-8"))
     assert sum(row["deliveries"] for row in report["targets"][0]["live"]) == 4
+
+
+def test_listen_send_and_the_suite_give_one_verdict(tmp_path: Path) -> None:
+    """A pre-event hook answered ``200 OK`` in text (Express's ``res.sendStatus(200)``): the
+    suite calls it recommended, so ``send`` conforms, and ``listen`` grades the same live
+    delivery the same way (it used to fail it as "not JSON")."""
+    from starlette.applications import Starlette
+    from starlette.responses import Response
+    from starlette.routing import Route
+
+    async def text_ok(request: Any) -> Response:
+        return Response(b"OK", 200, media_type="text/plain")
+
+    receiver, stop = run_in_thread(Starlette(routes=[Route("/hook", text_ok,
+                                                           methods=["POST"])]))
+    env = dict(_env(), HOOKPROOF_SECRET=SECRET)
+    try:
+        sent = subprocess.run([sys.executable, "-m", "hookproof.cli", "send", "onMessageAdd",
+                               "--provider", "twilio-conversations", "--target-url",
+                               receiver + "/hook"], env=env, capture_output=True, text=True,
+                              timeout=60, check=False)
+        assert sent.returncode == 0, sent.stdout + sent.stderr
+        port = unused_port()
+        process = subprocess.Popen(
+            [sys.executable, "-m", "hookproof.cli", "listen", "--provider",
+             "twilio-conversations", "--port", str(port), "--forward-to", receiver,
+             "--max-deliveries", "1", "--reports", str(tmp_path / "one")],
+            cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        wait_until_answers(f"http://127.0.0.1:{port}/")
+        via = subprocess.run([sys.executable, "-m", "hookproof.cli", "send", "onMessageAdd",
+                              "--provider", "twilio-conversations", "--target-url",
+                              f"http://127.0.0.1:{port}/hook"], env=env, capture_output=True,
+                             text=True, timeout=60, check=False)
+        output, _ = process.communicate(timeout=60)
+    finally:
+        stop()
+    assert via.returncode == 0, via.stdout + via.stderr
+    [line] = [line for line in output.splitlines() if re.match(r"\d\d:\d\d:\d\d  ", line)]
+    assert line.rstrip().endswith(")") and "ok (recommended: " in line, output
+    assert process.returncode == 0, output

@@ -21,7 +21,7 @@ import json
 import threading
 import time
 from collections import deque
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -60,6 +60,11 @@ class Graded:
     """``ok`` or ``fail: <why>``."""
     record: dict[str, Any] = field(default_factory=dict)
 
+    @property
+    def failed(self) -> bool:
+        """A blocking finding (``fail: ...``); ``ok (recommended: ...)`` is not one."""
+        return self.verdict.startswith("fail")
+
     def line(self, event_width: int = 28) -> str:
         """One line per delivery, in columns: every field has a fixed width (the event's,
         the provider's longest name), so a session's lines align whatever they hold."""
@@ -88,38 +93,33 @@ def _event_for(provider: Provider, path: str, payload: Any,
     return None
 
 
-def grade(provider: Provider, event: Event | None, exchange: Exchange, *,
-          signed: bool = True) -> str:
-    """The receiver's answer as the platform takes it: ``ok`` or ``fail: <why>``.
+def grade(judge_for: Callable[[Event], Any], event: Event | None, exchange: Exchange, *,
+          defect: str | None = None) -> str:
+    """The receiver's answer as the platform takes it: ``ok`` or ``fail: <why>``, by the
+    suite's own judges (:class:`~hookproof.checks.judge.Judge`, as ``send`` and ``replay``
+    judge): the same budget, the same accepted answers, the same response contract.
 
-    A delivery whose signature does not verify must be refused (4xx): accepting it is the
-    failure, whatever the answer looks like.
+    ``defect``: why the delivery's signature did not verify (``missing``, ``mismatch``,
+    ``stale``...); such a delivery must be refused, as the matching signature check requires.
     """
+    from hookproof.checks.failures import CheckFailure
+    from hookproof.checks.verdict import blocking
+
     if exchange.error:
         return f"fail: {exchange.error}"
-    if not signed:
-        if exchange.status_class() == "4xx":
-            return "ok"
-        return f"fail: HTTP {exchange.status} to a delivery whose signature does not verify"
-    if event is None:
+    if event is None:  # no contract says what it is: it must not crash the receiver
         return "ok" if exchange.status_class() in ("2xx", "4xx") else (
             f"fail: HTTP {exchange.status} to an unknown event")
-    if exchange.elapsed > event.budget:
-        return f"fail: answered after {exchange.elapsed:.1f} s (budget {event.budget:g} s)"
-    allowed = {"2xx", "4xx"} if event.rejectable else {"2xx"}
-    if exchange.status_class() not in allowed:
-        return f"fail: HTTP {exchange.status} (the platform expects {' or '.join(sorted(allowed))})"
-    if event.response is not None and exchange.status_class() == "2xx" and exchange.body.strip():
-        from hookproof import safejson
-        from hookproof.catalogue.validation import validate_response
-
-        try:
-            document = safejson.loads(exchange.body, what="the answer")
-        except InputError:
-            return "fail: the answer is not JSON" if not event.empty_response_ok else "ok"
-        result = validate_response(document, provider=provider.id, event=event.name)
-        if result.errors:
-            return f"fail: the answer breaks the response contract ({result.errors[0]})"
+    judge = judge_for(event)
+    try:
+        if defect is None:
+            judge.accepted(exchange)
+        else:
+            judge.refused(exchange, defect)
+    except CheckFailure as failure:
+        if blocking(failure.severity, strict=False):
+            return f"fail: {failure.title} ({failure.got})"
+        return f"ok (recommended: {failure.title})"
     return "ok"
 
 
@@ -148,6 +148,9 @@ class Listener:
         self.out = out
         self.scheme = scheme_for(provider.signature, encoding=provider.transport.encoding)
         self.client = DeliveryClient(timeout=provider.timeout_budget + GRACE_SECONDS)
+        self._target: Any = None
+        """The suite's view of the receiver, made on first use, for its judges."""
+        self._target_lock = threading.Lock()
         self.graded: deque[Graded] = deque(maxlen=KEPT_DELIVERIES)
         self.har: list[dict[str, Any]] = []
         self.record_limit = record_limit
@@ -163,6 +166,21 @@ class Listener:
         if record is not None and record.suffix.lower() != ".har":
             record.parent.mkdir(parents=True, exist_ok=True)
             record.touch()
+
+    def judge_for(self, event: Event) -> Any:
+        """The suite's judge of ``event``, for the receiver listen forwards to."""
+        from hookproof.catalogue.validation import engine_for
+        from hookproof.checks.judge import Judge
+        from hookproof.checks.target import make_target
+        from hookproof.settings import Settings
+
+        with self._target_lock:  # deliveries are handled on several threads
+            if self._target is None:
+                settings = Settings(target_url=self.forward_to + "/", provider=self.provider.id)
+                self._target = make_target(self.provider, settings, secret=self.secret,
+                                           engine=engine_for())
+                self._target.client.close()  # it judges; listen's own client sends
+        return Judge(self.provider, event, self._target)
 
     def handle(self, method: str, path_query: str, received_url: str,
                headers: Mapping[str, str], body: bytes) -> tuple[int, bytes, str]:
@@ -211,7 +229,8 @@ class Listener:
             signature="ok" if verdict.ok else f"BAD ({verdict.reason})", errors=errors,
             drift=drift, status=exchange.status if not exchange.error else None,
             elapsed_ms=round(exchange.elapsed * 1000, 1),
-            verdict=grade(provider, event, exchange, signed=verdict.ok))
+            verdict=grade(self.judge_for, event, exchange,
+                          defect=None if verdict.ok else str(verdict.reason)))
         graded.record = scrub_data({
             "time": datetime.now(UTC).isoformat(timespec="milliseconds"),
             "method": method, "url": received_url, "headers": dict(headers),
@@ -235,12 +254,12 @@ class Listener:
         return status, answer_body, kind
 
     def _count(self, graded: Graded) -> None:
-        if len(self.graded) == self.graded.maxlen and self.graded[0].verdict != "ok":
+        if len(self.graded) == self.graded.maxlen and self.graded[0].failed:
             self.failed_dropped += 1
         self.graded.append(graded)
         self.delivered += 1
         self.bad_signatures += graded.signature != "ok"
-        self.failed += graded.verdict != "ok"
+        self.failed += graded.failed
         row = self.counts.setdefault(graded.event, {
             "event": graded.event, "deliveries": 0, "bad_signatures": 0, "contract_errors": 0,
             "drift": 0, "receiver_failures": 0})
@@ -248,7 +267,7 @@ class Listener:
         row["bad_signatures"] += graded.signature != "ok"
         row["contract_errors"] += graded.errors
         row["drift"] += graded.drift
-        row["receiver_failures"] += graded.verdict != "ok"
+        row["receiver_failures"] += graded.failed
 
     def _record(self, record: dict[str, Any]) -> None:
         if self.record is None or self.recorded > self.record_limit:
@@ -282,7 +301,8 @@ class Listener:
         records = [{
             "provider": self.provider.id, "check": "live.delivery",
             "event": g.event if self.provider.has_event(g.event) else None,
-            "severity": "required",
+            # an answer the suite only recommends against is a recommended finding here too
+            "severity": "required" if g.failed else "recommended",
             "outcome": "pass" if g.verdict == "ok" else "fail",
             "failure": None, "latencies_ms": [(g.event, g.elapsed_ms)] if g.status else [],
             **({"reason": g.verdict} if g.verdict != "ok" else {}),
