@@ -455,6 +455,18 @@ def _team_project(root: Path, app_factory: str) -> None:
     """))
 
 
+def _conftest_returning(root: Path, module: str) -> None:
+    """A root conftest whose ``hookproof_app`` is ``module``'s ``app``."""
+    (root / "conftest.py").write_text(textwrap.dedent(f"""
+        import pytest
+        from {module} import app
+
+        @pytest.fixture(scope="session")
+        def hookproof_app():
+            return app
+    """))
+
+
 def _pytest_in(root: Path, *args: str) -> subprocess.CompletedProcess[str]:
     env = dict(os.environ, **{SECRET_ENV: SECRET}, PYTHONPATH=str(TESTS),
                PYTEST_DISABLE_PLUGIN_AUTOLOAD="1")
@@ -503,14 +515,7 @@ def test_hookproof_deliver_gives_the_suites_verdict(tmp_path: Path) -> None:
         def test_unknown_event(hookproof_deliver):
             hookproof_deliver("onNoSuchThing")
     """))
-    (tmp_path / "conftest.py").write_text(textwrap.dedent("""
-        import pytest
-        from broken_app import app
-
-        @pytest.fixture(scope="session")
-        def hookproof_app():
-            return app
-    """))
+    _conftest_returning(tmp_path, "broken_app")
     run = _pytest_in(tmp_path, "test_verdicts.py", "--target-url", "/twilio/conversations",
                      "--provider", "twilio-conversations", "--secret-env", SECRET_ENV)
     assert "1 passed, 1 failed" in run.stdout or "1 failed, 1 passed" in run.stdout, (
@@ -641,14 +646,7 @@ def test_a_failing_team_test_shows_each_delivery_whole(tmp_path: Path) -> None:
         def fine():
             return "", 200
     """))
-    (tmp_path / "conftest.py").write_text(textwrap.dedent("""
-        import pytest
-        from team_app import app
-
-        @pytest.fixture(scope="session")
-        def hookproof_app():
-            return app
-    """))
+    _conftest_returning(tmp_path, "team_app")
     (tmp_path / "test_team.py").write_text(textwrap.dedent("""
         def test_message_added(hookproof_deliver):
             delivered = hookproof_deliver("onMessageAdded", Body="hello")
@@ -702,14 +700,7 @@ def test_a_team_test_on_an_app_that_raises_shows_one_traceback(tmp_path: Path) -
         def hook():
             return {"n": int(request.form["Body"])}
     """))
-    (tmp_path / "conftest.py").write_text(textwrap.dedent("""
-        import pytest
-        from raising_app import app
-
-        @pytest.fixture(scope="session")
-        def hookproof_app():
-            return app
-    """))
+    _conftest_returning(tmp_path, "raising_app")
     (tmp_path / "test_raising.py").write_text(textwrap.dedent("""
         def test_message_added(hookproof_deliver):
             assert hookproof_deliver("onMessageAdded", Body="hello").conforms

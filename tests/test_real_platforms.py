@@ -203,21 +203,28 @@ def test_validate_takes_the_event_header_and_completes_the_name_from_the_body(
 
 
 @contextlib.contextmanager
-def reference_receiver(contracts: Path, secret: str) -> Iterator[str]:
-    """``hookproof --contracts DIR serve`` on a free port: its base URL."""
-    port = unused_port()
-    server = subprocess.Popen([sys.executable, "-m", "hookproof.cli", "--contracts",
-                               str(contracts), "serve", "--port", str(port),
-                               "--log-level", "warning"],
-                              env=dict(os.environ, HOOKPROOF_SECRET=secret),
+def serving(command: list[str], port: int, health: str, **env: str) -> Iterator[str]:
+    """``command`` serving on 127.0.0.1:``port`` once ``health`` answers: its base URL;
+    stopped at the end."""
+    server = subprocess.Popen(command, env=dict(os.environ, **env),
                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         base = f"http://127.0.0.1:{port}"
-        wait_until_answers(f"{base}/healthz")
+        wait_until_answers(base + health)
         yield base
     finally:
-        server.terminate()
+        server.kill()
         server.wait(10)
+
+
+@contextlib.contextmanager
+def reference_receiver(contracts: Path, secret: str) -> Iterator[str]:
+    """``hookproof --contracts DIR serve`` on a free port: its base URL."""
+    port = unused_port()
+    with serving([sys.executable, "-m", "hookproof.cli", "--contracts", str(contracts),
+                  "serve", "--port", str(port), "--log-level", "warning"], port, "/healthz",
+                 HOOKPROOF_SECRET=secret) as base:
+        yield base
 
 
 @pytest.fixture(scope="module")
@@ -376,17 +383,10 @@ def octokit_receiver(flaw: str | None) -> Iterator[str]:
             pytest.fail(f"{missing}: CI installs it, so this is a broken install")
         pytest.skip(missing)
     port = unused_port()
-    server = subprocess.Popen(["node", str(NODE_RECEIVERS / "github_receiver.mjs"), str(port),
-                               *([flaw] if flaw else [])],
-                              env=dict(os.environ, GITHUB_WEBHOOK_SECRET=GITHUB_SECRET),
-                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    try:
-        base = f"http://127.0.0.1:{port}"
-        wait_until_answers(f"{base}/effects?key=-")
+    with serving(["node", str(NODE_RECEIVERS / "github_receiver.mjs"), str(port),
+                  *([flaw] if flaw else [])], port, "/effects?key=-",
+                 GITHUB_WEBHOOK_SECRET=GITHUB_SECRET) as base:
         yield base
-    finally:
-        server.kill()
-        server.wait(10)
 
 
 def _octokit_suite(flaw: str | None, github_contracts: Path, tmp_path: Path) -> Any:
