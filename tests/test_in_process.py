@@ -713,3 +713,30 @@ def test_a_team_test_on_an_app_that_raises_shows_one_traceback(tmp_path: Path) -
     assert "invalid literal for int()" in out.split("hookproof delivery 1 of 1", 1)[1]
     assert "Exception on /twilio/conversations [POST]" in out  # the log's own line stays
     assert "[the app's traceback: shown with the failure above]" in out
+
+
+def test_hookproof_deliver_follows_strict_as_the_suite_does(tmp_path: Path) -> None:
+    """A text ``OK`` to a pre-event hook is a recommended finding: it conforms, unless the run
+    is ``--hookproof-strict``, where a recommended finding fails the suite too."""
+    (tmp_path / "text_app.py").write_text(textwrap.dedent("""
+        from flask import Flask
+        app = Flask("text")
+
+        @app.post("/twilio/conversations")
+        def hook():
+            return "OK", 200, {"Content-Type": "text/plain"}
+    """))
+    _conftest_returning(tmp_path, "text_app")
+    (tmp_path / "test_text.py").write_text(textwrap.dedent("""
+        def test_message_add(hookproof_deliver):
+            delivered = hookproof_deliver("onMessageAdd")
+            assert delivered.failure is not None
+            assert delivered.failure.severity == "recommended"
+            assert delivered.conforms, delivered
+    """))
+    args = ("test_text.py", "--target-url", "/twilio/conversations", "--provider",
+            "twilio-conversations", "--secret-env", SECRET_ENV)
+    lenient = _pytest_in(tmp_path, *args)
+    assert "1 passed" in lenient.stdout, lenient.stdout[-3000:]
+    strict = _pytest_in(tmp_path, *args, "--hookproof-strict")
+    assert "1 failed" in strict.stdout, strict.stdout[-3000:]

@@ -32,14 +32,17 @@ class Delivered:
     verdict: str
     """Why it conforms, or the finding's title."""
     failure: CheckFailure | None = None
-    """The suite's finding, if any (a recommended one does not stop it conforming)."""
+    """The suite's finding, if any (a recommended one does not stop it conforming, unless
+    the run is strict)."""
+    strict: bool = False
+    """``--hookproof-strict``: recommended findings count, as they do for the suite."""
 
     @property
     def conforms(self) -> bool:
-        """The answer is what the platform expects (no required finding)."""
+        """The answer is what the platform expects (no finding that would fail the run)."""
         from hookproof.checks.verdict import blocking
 
-        return self.failure is None or not blocking(self.failure.severity, strict=False)
+        return self.failure is None or not blocking(self.failure.severity, strict=self.strict)
 
     @property
     def status(self) -> int | None:
@@ -168,7 +171,8 @@ class Deliverer:
             failure = None
         except CheckFailure as found:
             verdict, failure = found.title, found
-        return Delivered(known.id, hook.name, exchange, verdict, failure)
+        return Delivered(known.id, hook.name, exchange, verdict, failure,
+                         strict=bool(self.settings.strict))
 
     def close(self) -> None:
         for target in self.targets.values():
