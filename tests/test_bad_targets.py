@@ -141,9 +141,9 @@ def test_slow_target(pytester: pytest.Pytester) -> None:
     # and --hookproof-budget only tightens the grading, not the wait. A conftest shortens
     # the wait of this subprocess run only.
     pytester.makeconftest(f"""
-        import hookproof.checks.target
+        import hookproof.reach.target
 
-        hookproof.checks.target.Target._timeout = lambda self, delivery: {CLIENT_TIMEOUT}
+        hookproof.reach.target.Target._timeout = lambda self, delivery: {CLIENT_TIMEOUT}
     """)
     server, url = http_server(sleep=CLIENT_TIMEOUT * 4)
     try:

@@ -117,7 +117,8 @@ def test_a_failure_shows_the_curl_line_and_no_traceback(suite_runs: SuiteRuns) -
         assert "curl -sS -i -X POST" in shown
         assert "got:      HTTP 200" in shown
         assert "Traceback" not in shown
-        assert "hookproof/checks/" not in shown and "_pytest" not in shown  # no frames
+        assert "hookproof/checks/" not in shown and "hookproof/reach/" not in shown
+        assert "_pytest" not in shown  # no frames
         assert SECRET not in shown
     curl = next(line for line in text.splitlines() if line.lstrip().startswith("curl "))
     assert "X-Varda-Signature" not in curl  # the defect: sent without a signature

@@ -5,7 +5,7 @@ from __future__ import annotations
 from hookproof.catalogue import load_catalogue
 from hookproof.catalogue.examples import canonical_example
 from hookproof.checks import same_refusal
-from hookproof.checks.builder import DeliveryBuilder
+from hookproof.reach.builder import DeliveryBuilder
 from hookproof.signing import WireRequest, scheme_for
 from hookproof.transport.client import Exchange
 

@@ -195,7 +195,7 @@ def _listener_for(seconds: float | None) -> tuple[str, Any]:
 def test_a_receiver_about_to_exit_is_not_back(tmp_path: Path) -> None:
     """One that still accepts for a moment after printing its crash (under pytest-xdist,
     another worker's delivery killed it) is not taken for a receiver that came back."""
-    from hookproof.checks.managed import ReceiverLog
+    from hookproof.reach.managed import ReceiverLog
 
     url, sock = _listener_for(0.05)
     try:

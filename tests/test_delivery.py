@@ -14,8 +14,8 @@ import responses
 
 from hookproof.catalogue import Catalogue
 from hookproof.catalogue.examples import canonical_example
-from hookproof.checks.builder import DeliveryBuilder
-from hookproof.checks.target import (
+from hookproof.reach.builder import DeliveryBuilder
+from hookproof.reach.target import (
     GRACE_SECONDS,
     STOP_AFTER_CONSECUTIVE,
     EffectsProbe,

@@ -13,8 +13,8 @@ from hookproof.catalogue import load_catalogue
 from hookproof.catalogue.examples import canonical_example
 from hookproof.catalogue.files import validate_files
 from hookproof.catalogue.har import deliveries
-from hookproof.checks.builder import DeliveryBuilder
 from hookproof.cli import main
+from hookproof.reach.builder import DeliveryBuilder
 from hookproof.signing import WireRequest
 
 SECRET = "har-test-secret"

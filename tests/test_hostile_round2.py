@@ -21,7 +21,7 @@ import pytest
 
 from hookproof.catalogue import load_catalogue
 from hookproof.catalogue.examples import canonical_example
-from hookproof.checks.builder import DeliveryBuilder
+from hookproof.reach.builder import DeliveryBuilder
 from hookproof.transport.client import DeliveryClient
 from receivers import _read_request
 
@@ -272,7 +272,7 @@ def _alive(pid: int) -> bool:
 
 
 def test_the_receiver_log_is_capped_and_scrubbed_as_a_stream(tmp_path: Path) -> None:
-    from hookproof.checks.managed import LOG_LIMIT, CappedLog, scrub_file
+    from hookproof.reach.managed import LOG_LIMIT, CappedLog, scrub_file
     from hookproof.scrub import register
 
     register(SECRET)

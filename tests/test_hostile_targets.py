@@ -171,8 +171,8 @@ def run(workdir: Path, url: str, provider: str, events: str, *extra: str,
     workdir.mkdir(parents=True, exist_ok=True)
     # The client waits the platform's budget + 2 s (7 s at least): the runs here shorten it.
     (workdir / "conftest.py").write_text(
-        "import hookproof.checks.target\n"
-        f"hookproof.checks.target.Target._timeout = lambda self, delivery: {CLIENT_TIMEOUT}\n")
+        "import hookproof.reach.target\n"
+        f"hookproof.reach.target.Target._timeout = lambda self, delivery: {CLIENT_TIMEOUT}\n")
     env = {k: v for k, v in os.environ.items() if not k.startswith("HOOKPROOF_")}
     env.update({SECRET_ENV: secret, "PYTEST_DISABLE_PLUGIN_AUTOLOAD": "1"})
     command = [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-p", "hookproof.plugin",

@@ -22,8 +22,9 @@ LAYERS: tuple[tuple[str, str, tuple[str, ...]], ...] = (
     ("signing", "one module per signature scheme", ("signing",)),
     ("contracts", "catalogue, validation, formats, examples, vectors, import and export",
      ("catalogue",)),
-    ("suite", "building and sending deliveries, the registry, the checks, judges, verdict",
-     ("checks",)),
+    ("reaching", "signed deliveries, the target (availability, crash attribution, the "
+     "effects probe), the managed receiver process", ("reach",)),
+    ("suite", "the registry, the checks, judges, verdict", ("checks",)),
     ("reports", "the document, Markdown, HTML and its stylesheet, the load report",
      ("reports",)),
     ("reference receiver", "the receiver the suite is proven against", ("receiver",)),

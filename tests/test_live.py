@@ -24,7 +24,7 @@ from jsonschema import Draft202012Validator
 
 from hookproof.catalogue import Event, Provider, load_catalogue
 from hookproof.catalogue.examples import canonical_example
-from hookproof.checks.builder import DeliveryBuilder
+from hookproof.reach.builder import DeliveryBuilder
 from hookproof.receiver.answers import Answer, ReferenceAnswerer
 from hookproof.receiver.app import create_app
 from hookproof.receiver.config import ReceiverConfig

@@ -184,7 +184,7 @@ def own_catalogue(contracts: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[
 
 def _delivery(catalogue: Any, provider: str, secret: str) -> Any:
     from hookproof.catalogue.examples import canonical_example
-    from hookproof.checks.builder import DeliveryBuilder
+    from hookproof.reach.builder import DeliveryBuilder
 
     spec = catalogue.provider(provider)
     builder = DeliveryBuilder(spec, target_url=f"https://hooks.example.com/{provider}",

@@ -310,7 +310,7 @@ def test_deliveries_carry_the_event_header_and_action_a_receiver_branches_on(
         github_contracts: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     from hookproof.catalogue import CONTRACTS_VARIABLE, load_catalogue
     from hookproof.catalogue.examples import canonical_example, is_derived
-    from hookproof.checks.builder import DeliveryBuilder
+    from hookproof.reach.builder import DeliveryBuilder
 
     monkeypatch.setenv(CONTRACTS_VARIABLE, str(github_contracts))
     load_catalogue.cache_clear()
@@ -341,7 +341,7 @@ def test_generated_vectors_carry_the_headers_the_suite_sends(
     from hookproof.catalogue import CONTRACTS_VARIABLE, load_catalogue
     from hookproof.catalogue.examples import canonical_example
     from hookproof.catalogue.vectors import generated_vectors
-    from hookproof.checks.builder import DeliveryBuilder
+    from hookproof.reach.builder import DeliveryBuilder
 
     monkeypatch.setenv(CONTRACTS_VARIABLE, str(github_contracts))
     load_catalogue.cache_clear()
@@ -519,7 +519,7 @@ def test_svix_deliveries_verify_with_the_svix_package(svix_contracts: Path,
 
     from hookproof.catalogue import CONTRACTS_VARIABLE, load_catalogue
     from hookproof.catalogue.examples import canonical_example
-    from hookproof.checks.builder import DeliveryBuilder
+    from hookproof.reach.builder import DeliveryBuilder
 
     monkeypatch.setenv(CONTRACTS_VARIABLE, str(svix_contracts))
     load_catalogue.cache_clear()

@@ -5,14 +5,15 @@ Each check builds its deliveries, sends them through the :class:`Target`, and ei
 (pass), raises :class:`CheckFailure` (fail, with a severity) or :class:`NotObserved`.
 ``applies`` decides for which events of a provider a check is generated at all.
 
-The package is the suite's engine: ``builder`` makes deliveries as the platform sends them,
-``target`` sends them and observes effects (``managed`` starts a receiver process), ``base``
-holds the registry, the context and the judges, ``fuzz`` and ``corpus`` the generated payloads,
-``failures`` the structured findings, ``verdict`` the outcome type and what blocks a run, and
-``judge`` the rules applied to one exchange made outside a check (``send``, the fixture).
+The package holds the checks and what judges: ``base`` holds the registry, the context and
+the judges, ``fuzz`` and ``corpus`` the generated payloads, ``failures`` the structured
+findings, ``verdict`` the outcome type and what blocks a run, and ``judge`` the rules applied
+to one exchange made outside a check (``send``, ``replay``, ``listen``, the fixture).
+Building deliveries and reaching the receiver (``builder``, ``target``, ``managed``) is the
+layer below, :mod:`hookproof.reach`.
 
-It may import the base modules, the transports, signing and the catalogue; never the
-reports, the pytest adapter or the commands.
+It may import the base modules, the transports, signing, the catalogue and ``reach``; never
+the reports, the pytest adapter or the commands.
 """
 
 from __future__ import annotations

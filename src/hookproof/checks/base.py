@@ -23,9 +23,9 @@ from hookproof.catalogue.variants import (
     has_path,
     sites,
 )
-from hookproof.checks.builder import Delivery
 from hookproof.checks.failures import CheckFailure, Severity
-from hookproof.checks.target import PROXY_DOWN_STATUSES, Target, TargetCrashed
+from hookproof.reach.builder import Delivery
+from hookproof.reach.target import PROXY_DOWN_STATUSES, Target, TargetCrashed
 from hookproof.transport.client import Exchange
 
 Group = Literal["signature", "payload", "response", "idempotency", "fuzz"]

@@ -12,7 +12,7 @@ Each generated body is made into what the platform would send: the event name fi
 the event, encoded (JSON, or form: every value a string, a list as repeated keys), then checked
 against the contract once more *as the receiver will decode it* (positive cases must pass,
 negative ones must not), signed over its final bytes by the suite's
-:class:`~hookproof.checks.builder.DeliveryBuilder` with a fresh dedupe key, and sent through the
+:class:`~hookproof.reach.builder.DeliveryBuilder` with a fresh dedupe key, and sent through the
 suite's target. Hypothesis drives it: a fixed seed makes a run repeatable, and a failure is
 shrunk to a minimal payload before it is reported (with its ``curl`` line).
 """
@@ -292,7 +292,7 @@ def fuzz(ctx: Context, mode: Mode, judge: Judge) -> None:
     every answer; a required failure is drawn again by Hypothesis, to shrink it."""
     from hookproof.checks import corpus
     from hookproof.checks.failures import CheckFailure
-    from hookproof.checks.target import TargetUnavailable
+    from hookproof.reach.target import TargetUnavailable
 
     options = ctx.target.settings
     examples = getattr(options, "fuzz_examples", DEFAULT_EXAMPLES)
@@ -339,7 +339,7 @@ def shrink(ctx: Context, mode: Mode, judge: Judge) -> None:
     from hypothesis.errors import Flaky, HypothesisException, Unsatisfiable
 
     from hookproof.checks.failures import CheckFailure, NotObserved
-    from hookproof.checks.target import TargetUnavailable
+    from hookproof.reach.target import TargetUnavailable
 
     options = ctx.target.settings
     examples = getattr(options, "fuzz_examples", DEFAULT_EXAMPLES)

@@ -9,7 +9,7 @@ from hookproof.checks.base import (
     check,
 )
 from hookproof.checks.response import check_answer
-from hookproof.checks.target import Target
+from hookproof.reach.target import Target
 from hookproof.transport.client import Exchange
 
 

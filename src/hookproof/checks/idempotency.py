@@ -11,9 +11,9 @@ from hookproof.checks.base import (
     Context,
     check,
 )
-from hookproof.checks.builder import Delivery
 from hookproof.checks.failures import NotObserved
 from hookproof.errors import InputError
+from hookproof.reach.builder import Delivery
 from hookproof.transport.client import Exchange
 
 

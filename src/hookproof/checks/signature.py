@@ -31,8 +31,8 @@ from hookproof.checks.base import (
     _with_severity,
     check,
 )
-from hookproof.checks.builder import Delivery, with_default_port
 from hookproof.checks.failures import CheckFailure, Detail, NotApplicable
+from hookproof.reach.builder import Delivery, with_default_port
 from hookproof.transport.client import Exchange
 from hookproof.transport.wire import WireRequest
 

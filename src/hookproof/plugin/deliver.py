@@ -121,7 +121,7 @@ class Deliverer:
 
         from hookproof.catalogue import load_catalogue
         from hookproof.catalogue.validation import engine_for
-        from hookproof.checks.target import make_target
+        from hookproof.reach.target import make_target
 
         if provider_id in self.targets:
             return self.targets[provider_id]

@@ -144,8 +144,8 @@ class CheckRun:
     def run(self) -> None:
         from hookproof.checks import run
         from hookproof.checks.failures import CheckFailure, NotApplicable, NotObserved
-        from hookproof.checks.target import TargetUnavailable
         from hookproof.checks.verdict import Outcome, blocking
+        from hookproof.reach.target import TargetUnavailable
         from hookproof.scrub import scrub
 
         __tracebackhide__ = True

@@ -63,14 +63,14 @@ class HookproofSession:
 
     @property
     def receiver_log(self) -> Path:
-        from hookproof.checks.managed import LOG_NAME
+        from hookproof.reach.managed import LOG_NAME
 
         return self.resolve(self.settings.reports_dir) / LOG_NAME
 
     def _manage_receiver(self) -> None:
         """Start the receiver (the controller of a pytest-xdist run starts it once) and let
         the target read its log."""
-        from hookproof.checks.managed import ManagedReceiver, ReceiverLog
+        from hookproof.reach.managed import ManagedReceiver, ReceiverLog
 
         settings = self.settings
         assert settings.target_command is not None and settings.target_url is not None
@@ -100,7 +100,7 @@ class HookproofSession:
     def start(cls, config: pytest.Config, settings: Settings) -> HookproofSession:
         from hookproof.catalogue import load_catalogue
         from hookproof.catalogue.validation import engine_for
-        from hookproof.checks.target import make_target
+        from hookproof.reach.target import make_target
 
         catalogue = load_catalogue()
         assert settings.provider is not None

@@ -36,8 +36,8 @@ from locust.env import Environment
 
 from hookproof.catalogue import Event, Provider, load_catalogue
 from hookproof.catalogue.examples import canonical_example, fresh_ids
-from hookproof.checks.builder import Delivery, DeliveryBuilder
 from hookproof.errors import UsageError
+from hookproof.reach.builder import Delivery, DeliveryBuilder
 from hookproof.settings import check_env_name, check_url
 
 MAX_RATE = 2000.0

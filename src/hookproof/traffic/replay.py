@@ -89,10 +89,10 @@ def replay(path: Path, *, provider_id: str, target_url: str, secret: str,
     from hookproof.catalogue.har import verify
     from hookproof.catalogue.validation import engine_for
     from hookproof.checks.base import WRONG_SECRET
-    from hookproof.checks.builder import DeliveryBuilder
     from hookproof.checks.judge import Judge
-    from hookproof.checks.target import make_target
     from hookproof.checks.verdict import blocking
+    from hookproof.reach.builder import DeliveryBuilder
+    from hookproof.reach.target import make_target
     from hookproof.settings import Settings
 
     provider = load_catalogue().provider(provider_id)

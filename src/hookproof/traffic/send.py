@@ -1,7 +1,7 @@
 """``hookproof send``: fire one signed delivery by hand, show the whole exchange, judge it.
 
 The delivery is built exactly as the suite builds it
-(:class:`~hookproof.checks.builder.DeliveryBuilder`) and the answer is judged with the suite's
+(:class:`~hookproof.reach.builder.DeliveryBuilder`) and the answer is judged with the suite's
 own rules (:class:`~hookproof.checks.judge.Judge`: :func:`hookproof.checks.check_answer` for
 response-bearing hooks, the accepted status classes otherwise), so ``send`` and the suite never
 disagree about what the platform expects.
@@ -35,11 +35,11 @@ from hookproof.catalogue import Event, Provider, load_catalogue
 from hookproof.catalogue.examples import Example, canonical_example, valid_examples
 from hookproof.catalogue.inputs import read_payload
 from hookproof.checks import WRONG_SECRET
-from hookproof.checks.builder import Delivery
 from hookproof.checks.failures import CheckFailure, curl_line
 from hookproof.checks.judge import Judge
 from hookproof.checks.verdict import blocking as verdict_blocks
 from hookproof.errors import HookproofError, InputError, UsageError, nearest
+from hookproof.reach.builder import Delivery
 from hookproof.settings import check_url
 from hookproof.transport.client import Exchange
 
@@ -198,7 +198,7 @@ def send(options: SendOptions, *, out: TextIO | None = None,
          environ: Mapping[str, str] | None = None) -> int:
     """Build, sign and send the delivery; print the exchange(s) and the verdict; exit code."""
     from hookproof.catalogue.validation import engine_for
-    from hookproof.checks.target import make_target
+    from hookproof.reach.target import make_target
     from hookproof.settings import Settings
 
     out = out or sys.stdout

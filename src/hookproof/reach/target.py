@@ -14,8 +14,8 @@ import requests
 from hookproof import safejson
 from hookproof.catalogue import Event, Provider
 from hookproof.catalogue.validation import ValidationEngine
-from hookproof.checks.builder import Delivery, DeliveryBuilder
 from hookproof.errors import HookproofError
+from hookproof.reach.builder import Delivery, DeliveryBuilder
 from hookproof.settings import Settings
 from hookproof.transport.client import DeliveryClient, Exchange
 
