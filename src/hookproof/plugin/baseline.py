@@ -10,11 +10,6 @@ from typing import Any
 from hookproof.errors import HookproofError
 
 
-def case_key(case: Any) -> str:
-    """How a case is named in a baseline file: ``provider/event/check``."""
-    return f"{case.provider.id}/{case.event_name or '(provider)'}/{case.check.id}"
-
-
 def load_baseline(path: Path) -> frozenset[str]:
     """The known failures recorded in a baseline file (none if it does not exist yet)."""
     if not path.is_file():

@@ -9,13 +9,13 @@ from typing import Any
 
 import pytest
 
-from hookproof.plugin.baseline import case_key
 from hookproof.plugin.stash import (
     calls_key,
     delivered_key,
     failure_key,
     latency_key,
     outcome_key,
+    record_key,
     session_key,
     settings_key,
 )
@@ -142,49 +142,34 @@ class CheckRun:
     baseline_update: bool = False
 
     def run(self) -> None:
-        from hookproof.checks import run
-        from hookproof.checks.failures import CheckFailure, NotApplicable, NotObserved
-        from hookproof.checks.verdict import Outcome, blocking
-        from hookproof.reach.target import TargetUnavailable
+        """Run the case through the engine and show its record as pytest's outcome: a check
+        not run, not observed or not applicable is a skip with its reason; a baselined or
+        recommended finding an expected failure; a finding that blocks, the failure."""
+        from hookproof.checks.engine import Policy, run_case
+        from hookproof.checks.verdict import Outcome
         from hookproof.scrub import scrub
 
         __tracebackhide__ = True
-        start = len(self.target.exchanges)
+        record = run_case(self.case, self.target, Policy(
+            strict=self.strict, baseline=self.baseline, baseline_update=self.baseline_update))
         stash = self.item.stash
-        try:
-            self.target.check_available(self.case.event)
-            with self.target.platform_active():
-                run(self.case, self.target)
-            stash[outcome_key] = Outcome.PASS
-        except TargetUnavailable as exc:
-            stash[outcome_key] = Outcome.NOT_RUN
-            pytest.skip(f"not run: {exc}")
-        except NotObserved as exc:
-            stash[outcome_key] = Outcome.NOT_OBSERVED
-            pytest.skip(f"not observed: {exc}")
-        except NotApplicable as exc:
-            stash[outcome_key] = Outcome.SKIPPED
-            pytest.skip(f"not applicable: {exc}")
-        except CheckFailure as failure:
+        stash[record_key] = record
+        stash[outcome_key] = record.outcome
+        stash[calls_key] = record.platform_calls
+        stash[latency_key] = record.latencies_ms
+        failure = record.failure
+        if failure is not None:
             stash[failure_key] = failure
-            stash[outcome_key] = Outcome.FAIL
-            baselined = case_key(self.case) in self.baseline or self.baseline_update
-            if baselined:
-                pytest.xfail(scrub(f"baselined: {failure.title}"))
-            if not blocking(failure.severity, strict=self.strict):
-                pytest.xfail(scrub(f"recommended: {failure.title} (expected "
-                                   f"{failure.expected}, got {failure.got}); fails with "
-                                   "--hookproof-strict"))
-            raise
-        finally:
-            self.item.stash[calls_key] = [
-                list(call.route()) for _, _, exchange in self.target.exchanges[start:]
-                for call in exchange.platform_calls]
-            self.item.stash[latency_key] = [
-                (event, round(exchange.elapsed * 1000, 2))
-                for _, event, exchange in self.target.exchanges[start:]
-                if exchange.answered
-            ]
+        if record.outcome in (Outcome.NOT_RUN, Outcome.NOT_OBSERVED, Outcome.SKIPPED):
+            pytest.skip(record.reason)
+        if failure is None:
+            return
+        if record.baselined:
+            pytest.xfail(scrub(f"baselined: {failure.title}"))
+        if not record.blocks:
+            pytest.xfail(scrub(f"recommended: {failure.title} (expected {failure.expected}, "
+                               f"got {failure.got}); fails with --hookproof-strict"))
+        raise failure
 
 
 @pytest.fixture

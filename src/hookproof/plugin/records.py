@@ -14,8 +14,13 @@ from typing import Any
 
 import pytest
 
-from hookproof.plugin.baseline import case_key
-from hookproof.plugin.stash import calls_key, failure_key, latency_key, outcome_key
+from hookproof.plugin.stash import (
+    calls_key,
+    failure_key,
+    latency_key,
+    outcome_key,
+    record_key,
+)
 
 PROPERTY = "hookproof"
 """The name of the report property that carries a record."""
@@ -27,8 +32,7 @@ def case_of(item: pytest.Item) -> Any:
     return callspec.params.get("hookproof_check") if callspec is not None else None
 
 
-def attach(item: pytest.Item, report: pytest.TestReport, case: Any, *,
-           baseline: frozenset[str], baseline_update: bool) -> None:
+def attach(item: pytest.Item, report: pytest.TestReport, case: Any) -> None:
     """Build the record of ``case`` from what its check stashed on ``item`` and put it in
     ``report``'s properties (the failure's text becomes the report's ``longrepr``)."""
     from hookproof.scrub import scrub_data
@@ -43,7 +47,9 @@ def attach(item: pytest.Item, report: pytest.TestReport, case: Any, *,
         "severity": failure.severity if failure is not None else case.check.severity,
         "outcome": _outcome(item, report),
         "failure": failure.as_dict() if failure is not None else None,
-        "baselined": failure is not None and (case_key(case) in baseline or baseline_update),
+        # the engine decided it (the policy's baseline rule); a check that never reached the
+        # engine has no finding to baseline
+        "baselined": bool(getattr(item.stash.get(record_key, None), "baselined", False)),
         "latencies_ms": item.stash.get(latency_key, []),
         "platform_calls": item.stash.get(calls_key, []),
     }

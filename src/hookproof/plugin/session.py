@@ -190,8 +190,7 @@ class HookproofSession:
         report: pytest.TestReport = outcome.get_result()
         case = case_of(item)
         if case is not None and report.when == "call":
-            attach(item, report, case, baseline=self.baseline,
-                   baseline_update=self.settings.baseline_update)
+            attach(item, report, case)
         if case is not None and self.settings.target_app:
             report.sections = [(title, without_tracebacks(text)
                                 if title.startswith("Captured log") else text)

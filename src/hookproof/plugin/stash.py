@@ -17,6 +17,8 @@ failure_key = pytest.StashKey[Any]()
 latency_key = pytest.StashKey[list[tuple[str, float]]]()
 calls_key = pytest.StashKey[list[list[str]]]()
 outcome_key = pytest.StashKey[Any]()
+record_key = pytest.StashKey[Any]()
+"""The engine's :class:`~hookproof.checks.engine.Record` of the check the item ran."""
 delivered_key = pytest.StashKey[list[Any]]()
 """The ``Delivered`` of every ``hookproof_deliver`` call of the running test, shown when it
 fails (reset at each test's setup)."""
