@@ -9,6 +9,7 @@ import os
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
@@ -201,6 +202,10 @@ class HookproofSession:
             self.outcomes.append(record)
             if report.failed and record.get("failure"):
                 self._group(report, record)
+                failure = record["failure"]
+                shown = report.longrepr
+                report.longrepr = FindingRepr(  # type: ignore[assignment]
+                    str(shown), f"[{failure['check']}] {failure['title']}")
 
     def _group(self, report: pytest.TestReport, record: dict[str, Any]) -> None:
         """One full block per distinct cause in the terminal: a failure with the same cause
@@ -216,8 +221,9 @@ class HookproofSession:
         first_report, text, others = first
         crash = bool(record["failure"].get("crash"))  # one crash of an event, many checks
         others.append(record["check"] if crash else (record.get("event") or "(provider)"))
-        first_report.longrepr = (f"{text}\n\nthe same problem on {len(others)} other "
-                                 f"{'check' if crash else 'event'}(s): {', '.join(others)}")
+        first_report.longrepr.text = (  # a FindingRepr by now
+            f"{text}\n\nthe same problem on {len(others)} other "
+            f"{'check' if crash else 'event'}(s): {', '.join(others)}")
         report.longrepr = (f"[{record['check']}] {record['failure']['title']}: the same "
                            f"problem as {first_report.nodeid.rpartition('::')[2]} (shown in "
                            "full there)")
@@ -307,6 +313,23 @@ class HookproofSession:
 
 
 TRACEBACK = "Traceback (most recent call last):"
+
+
+class FindingRepr:
+    """A finding as pytest shows it: whole in the failures section and the JUnit file, and
+    one line (``[check] title``) in the short summary. A plain string is printed whole there
+    too when pytest runs in CI, so every finding would be printed twice."""
+
+    def __init__(self, text: str, headline: str) -> None:
+        self.text = text
+        self.reprcrash = SimpleNamespace(message=headline, path="", lineno=0)
+
+    def toterminal(self, out: Any) -> None:
+        for line in self.text.splitlines():
+            out.line(line)
+
+    def __str__(self) -> str:
+        return self.text
 
 
 def without_tracebacks(log: str) -> str:
