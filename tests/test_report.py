@@ -277,7 +277,7 @@ def test_merge_joins_targets_and_keeps_the_verdict() -> None:
 def test_distinct_problems_have_distinct_headlines() -> None:
     """Pre-event and post-event hooks failing on the same kind of delivery are two problems
     (each expects another answer): their headlines say what tells them apart."""
-    from hookproof.reports.document import problems
+    from hookproof.reports.outline import problems
 
     def failure(event: str, expected: str, got: str, check: str = "payload.minimal_accepted"
                 ) -> dict[str, Any]:

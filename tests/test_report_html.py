@@ -147,7 +147,7 @@ def test_html_renders_matrix_and_failures_in_chromium(broken: Run, tmp_path: Pat
     assert "json path" in "".join(missing["text"]) and json_path in "".join(missing["text"])
 
     # "N distinct problems" before the matrices, each with the events it covers
-    from hookproof.reports.document import problems
+    from hookproof.reports.outline import problems
 
     distinct = problems(target["failures"])
     assert f"{len(distinct)} distinct problem(s)" in rendered.stdout

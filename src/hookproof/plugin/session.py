@@ -211,7 +211,7 @@ class HookproofSession:
         """One full block per distinct cause in the terminal: a failure with the same cause
         as one already shown (same check and answer, another event) is shown as one line, and
         the first block lists the events it also covers."""
-        from hookproof.reports.document import cause_key
+        from hookproof.reports.outline import cause_key
 
         key = cause_key(record["failure"])
         first = self.shown.get(key)

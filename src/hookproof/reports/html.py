@@ -174,7 +174,7 @@ def _failure_html(target: Mapping[str, Any], failure: Mapping[str, Any], *,
 
 def _problems_html(report: Mapping[str, Any]) -> list[str]:
     """"N distinct problems", each with the events it covers (a link to its first failure)."""
-    from hookproof.reports.document import problems
+    from hookproof.reports.outline import problems
 
     esc = html.escape
     distinct = [(t, p) for t in report["targets"] for p in problems(t["failures"])]

@@ -53,7 +53,7 @@ def render_markdown(report: Mapping[str, Any]) -> str:
     """The report in Markdown, readable in a GitHub step summary: the verdict, then the
     distinct problems with their events, then per target its details (the full matrix, the
     latency table) folded, then the failures."""
-    from hookproof.reports.document import problems
+    from hookproof.reports.outline import problems
 
     strict = bool(report.get("strict"))
     totals = summary_totals(report)

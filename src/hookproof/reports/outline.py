@@ -3,7 +3,8 @@ events, the failures (required first, baselined last), the totals, the anchors."
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import re
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 PROVIDER_ROW = "(provider)"
@@ -84,3 +85,69 @@ def platform_calls(failure: Mapping[str, Any]) -> list[str]:
     from hookproof.transport.scope import PlatformCall
 
     return [PlatformCall(**call).describe() for call in failure.get("platform_calls") or ()]
+
+
+# -- distinct problems: failures with one root cause, grouped -----------------------------
+
+_VOLATILE = re.compile(r"[0-9a-fA-F]{8,}(?:-[0-9a-fA-F]{4,})*|[0-9]+(?:\.[0-9]+)?")
+
+
+def cause_key(failure: Mapping[str, Any]) -> tuple[str, ...]:
+    """Failures with one root cause share this: the same check, title, expectation and
+    answer (status and body, with ids, times and numbers set aside). A crash is one cause on
+    its event, whichever check's delivery it was."""
+    if failure.get("crash"):
+        return ("crash", str(failure.get("event") or ""), str(failure["title"]).split(" (")[0])
+    response = failure.get("response") or {}
+    event = str(failure.get("event") or "")
+
+    def shape(text: object) -> str:
+        # the event's own name (in "--expect EVENT=4xx", say) is not part of the cause
+        plain = str(text or "")
+        if event:
+            plain = plain.replace(event, "<event>")
+        return _VOLATILE.sub("#", plain)
+    return (str(failure["check"]), str(failure["severity"]), shape(failure["title"]),
+            shape(failure["expected"]), shape(failure["got"]),
+            str(response.get("status")), shape(response.get("body_head"))[:200])
+
+
+def problems(failures: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
+    """Distinct problems: failures grouped by :func:`cause_key`, each with its events, in
+    the order they first happened; required ones first."""
+    groups: dict[tuple[str, ...], dict[str, Any]] = {}
+    for failure in failures:
+        group = groups.setdefault(cause_key(failure),
+                                  {"failure": failure, "events": [], "checks": []})
+        event = failure.get("event") or "(provider)"
+        if event not in group["events"]:
+            group["events"].append(event)
+        if failure["check"] not in group["checks"]:
+            group["checks"].append(failure["check"])
+    ordered = list(groups.values())
+    ordered.sort(key=lambda g: (bool(g["failure"].get("baselined")),
+                                g["failure"]["severity"] != "required"))
+    _headlines(ordered)
+    return ordered
+
+
+def _headlines(groups: list[dict[str, Any]]) -> None:
+    """Each problem's ``headline``: its title, and where two problems share a title (pre- and
+    post-event hooks failing one way each), what tells them apart: what was expected and what
+    came back, then the check."""
+    def title(group: dict[str, Any]) -> str:
+        return str(group["failure"]["title"])
+
+    def answered(group: dict[str, Any]) -> str:
+        failure = group["failure"]
+        return f"{title(group)}: expected {failure['expected']}, got {failure['got']}"
+
+    for group in groups:
+        group["headline"] = title(group)
+    for make in (answered, lambda g: f"{answered(g)} [{g['failure']['check']}]"):
+        counts: dict[str, int] = {}
+        for group in groups:
+            counts[group["headline"]] = counts.get(group["headline"], 0) + 1
+        for group in groups:
+            if counts[group["headline"]] > 1:
+                group["headline"] = make(group)
