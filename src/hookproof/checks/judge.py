@@ -9,7 +9,7 @@ from typing import Any
 from hookproof.catalogue import Event, Provider
 from hookproof.checks.base import REGISTRY, Case, Context
 from hookproof.checks.idempotency import _same_answer
-from hookproof.checks.response import check_answer
+from hookproof.checks.response import check_answer, check_budget
 from hookproof.transport.client import Exchange
 
 
@@ -27,14 +27,7 @@ class Judge:
         self.context = context
 
     def _budget(self, exchange: Exchange) -> None:
-        budget = self.target.budget(self.event)
-        if exchange.elapsed > budget:
-            ctx = self.context("response.within_budget")
-            raise ctx.fail(f"the answer took longer than the {budget:g} s budget",
-                           expected=f"an answer within {budget:g} s",
-                           got=f"{exchange.elapsed:.3f} s", exchanges=[exchange],
-                           hint="answer first, process asynchronously (the platform gives "
-                           "up, and may retry, after the budget)")
+        check_budget(self.context("response.within_budget"), exchange)
 
     def accepted(self, exchange: Exchange) -> str:
         """Judge a correctly signed delivery; the conforming verdict, or CheckFailure."""

@@ -110,7 +110,11 @@ def _check_answer_body(ctx: Context, exchange: Exchange, body: bytes,
 @check("response.within_budget", expectation="answered inside the platform's timeout")
 def within_budget(ctx: Context) -> None:
     """Every delivery is answered inside the platform's time budget."""
-    exchange = ctx.send(ctx.deliver())
+    check_budget(ctx, ctx.send(ctx.deliver()))
+
+
+def check_budget(ctx: Context, exchange: Exchange) -> None:
+    """The budget rule, for this check and for every exchange judged outside the suite."""
     budget = ctx.target.budget(ctx.event)
     if exchange.error_kind == "timeout" or exchange.elapsed > budget:
         raise ctx.fail(f"the answer took longer than the {budget:g} s budget",
