@@ -44,7 +44,7 @@ from hookproof.receiver.answers import Answer, ReferenceAnswerer
 from hookproof.receiver.app import create_app
 from hookproof.receiver.checks import ContractValidator, SignatureVerifier
 from hookproof.receiver.config import ReceiverConfig
-from hookproof.receiver.store import Delivery, SqliteStore
+from hookproof.receiver.store import SeenDelivery, SqliteStore
 from hookproof.signing import (
     Verdict,
     WireRequest,
@@ -592,7 +592,7 @@ def error_answer_crashes(provider: Provider, event: Event, payload: Any) -> Vali
 class NoDedupeStore(SqliteStore):
     """Processes every delivery, duplicates included (no dedupe at all)."""
 
-    def record(self, delivery: Delivery, answer: Answer) -> Answer:
+    def record(self, delivery: SeenDelivery, answer: Answer) -> Answer:
         with self.connect() as conn:
             self.apply_effect(conn, delivery)
         return answer
@@ -603,7 +603,7 @@ class DuplicateAnswerStore(SqliteStore):
     instead of the answer stored with the first delivery: a pre-hook's answer changes on a
     retry."""
 
-    def record(self, delivery: Delivery, answer: Answer) -> Answer:
+    def record(self, delivery: SeenDelivery, answer: Answer) -> Answer:
         with self.connect() as conn:
             conn.execute("BEGIN IMMEDIATE")
             inserted = self.claim(conn, delivery, answer)
@@ -635,7 +635,7 @@ class CheckThenInsertStore:
         return sqlite3.connect(self.path, timeout=10, isolation_level=None,
                                check_same_thread=False)
 
-    def record(self, delivery: Delivery, answer: Answer) -> Answer:
+    def record(self, delivery: SeenDelivery, answer: Answer) -> Answer:
         conn = self.connect()
         try:
             row = conn.execute("SELECT status, answer FROM seen WHERE provider = ? AND"
@@ -664,7 +664,7 @@ class SignatureDedupeStore(SqliteStore):
     """Dedupes on the signature header instead of the platform's delivery id: a simultaneous
     copy (same bytes, same signature) is caught, a real retry (signed anew, later) is not."""
 
-    def record(self, delivery: Delivery, answer: Answer) -> Answer:
+    def record(self, delivery: SeenDelivery, answer: Answer) -> Answer:
         with self.connect() as conn:
             conn.execute("BEGIN IMMEDIATE")
             if self.claim(conn, delivery, answer, key=delivery.signature):

@@ -31,7 +31,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 from werkzeug.serving import make_server
 
 from hookproof.receiver.answers import Answer
-from hookproof.receiver.store import Delivery, SqliteStore
+from hookproof.receiver.store import SeenDelivery, SqliteStore
 
 PREFIX = "/hooks"
 
@@ -198,7 +198,7 @@ class AsyncEffectsStore(SqliteStore):
 
     DELAY = 0.3
 
-    def record(self, delivery: Delivery, answer: Answer) -> Answer:
+    def record(self, delivery: SeenDelivery, answer: Answer) -> Answer:
         with self.connect() as conn:
             conn.execute("BEGIN IMMEDIATE")
             inserted = self.claim(conn, delivery, answer)
@@ -207,7 +207,7 @@ class AsyncEffectsStore(SqliteStore):
             threading.Timer(self.DELAY, self._work, args=(delivery,)).start()
         return answer
 
-    def _work(self, delivery: Delivery) -> None:
+    def _work(self, delivery: SeenDelivery) -> None:
         with self.connect() as conn:
             self.apply_effect(conn, delivery)
 

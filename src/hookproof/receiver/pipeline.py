@@ -28,7 +28,7 @@ from hookproof.errors import InputError
 from hookproof.receiver.answers import Answer, Answerer
 from hookproof.receiver.checks import Validator, Verifier
 from hookproof.receiver.config import Clock, ReceiverConfig
-from hookproof.receiver.store import Delivery, Store
+from hookproof.receiver.store import SeenDelivery, Store
 from hookproof.signing import WireRequest, header
 from hookproof.transport.encoding import decode_body
 
@@ -148,5 +148,5 @@ class Pipeline:
         signature = header(request, str(provider.signature.get("header", "")))
         window = (provider.replay_window.seconds
                   if provider.replay_window and self.config.replay_protection else None)
-        return self.store.record(Delivery(provider.id, key, event.name, signature, window),
+        return self.store.record(SeenDelivery(provider.id, key, event.name, signature, window),
                                  answer)

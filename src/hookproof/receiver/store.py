@@ -60,7 +60,7 @@ CREATE TABLE IF NOT EXISTS signatures (
 
 
 @dataclass(frozen=True)
-class Delivery:
+class SeenDelivery:
     """One accepted delivery: which provider, its dedupe key and event."""
 
     provider: str
@@ -74,7 +74,7 @@ class Delivery:
 
 
 class Store(Protocol):
-    def record(self, delivery: Delivery, answer: Answer) -> Answer:
+    def record(self, delivery: SeenDelivery, answer: Answer) -> Answer:
         """Process ``delivery`` at most once; return the answer of its first processing."""
         ...
 
@@ -109,7 +109,7 @@ class SqliteStore:
         finally:
             conn.close()
 
-    def record(self, delivery: Delivery, answer: Answer) -> Answer:
+    def record(self, delivery: SeenDelivery, answer: Answer) -> Answer:
         with self.connect() as conn:
             conn.execute("BEGIN IMMEDIATE")
             try:
@@ -133,7 +133,7 @@ class SqliteStore:
                 raise
         return stored
 
-    def replayed(self, conn: sqlite3.Connection, delivery: Delivery) -> bool:
+    def replayed(self, conn: sqlite3.Connection, delivery: SeenDelivery) -> bool:
         """Whether ``delivery`` reuses, inside the replay window, a signature already seen
         with another delivery id (a captured request sent again with a fresh id)."""
         if not delivery.replay_window or not delivery.signature:
@@ -149,7 +149,7 @@ class SqliteStore:
             (delivery.provider, delivery.signature)).fetchone()
         return str(first_key) != delivery.key
 
-    def claim(self, conn: sqlite3.Connection, delivery: Delivery, answer: Answer, *,
+    def claim(self, conn: sqlite3.Connection, delivery: SeenDelivery, answer: Answer, *,
               key: str | None = None) -> bool:
         """Insert the delivery (under ``key``, default its dedupe key) with its answer;
         whether it was new. The UNIQUE constraint decides, inside the caller's transaction."""
@@ -161,7 +161,7 @@ class SqliteStore:
         ).rowcount == 1
         return inserted
 
-    def apply_effect(self, conn: sqlite3.Connection, delivery: Delivery) -> None:
+    def apply_effect(self, conn: sqlite3.Connection, delivery: SeenDelivery) -> None:
         """The business effect of a delivery, inside the dedupe transaction.
 
         A real receiver would update its own tables here (create the ticket, store the

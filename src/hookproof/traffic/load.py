@@ -234,7 +234,7 @@ def _user_class(plan: Plan, per_user: float, timeout: float) -> type[FastHttpUse
 
 
 @dataclass
-class Outcome:
+class LoadOutcome:
     options: LoadOptions
     provider: Provider
     events: list[Event]
@@ -300,7 +300,7 @@ def _stats(env: Environment, events: Sequence[Event]) -> dict[str, dict[str, Any
     return found
 
 
-def run_load(options: LoadOptions) -> Outcome:
+def run_load(options: LoadOptions) -> LoadOutcome:
     """Run the load (locally or as Locust's master) and reconcile it."""
     provider, events, plan, env = _setup(options)
     users = options.user_count
@@ -361,7 +361,7 @@ def run_load(options: LoadOptions) -> Outcome:
         signal.signal(signal.SIGINT, previous)
     finished = time.time()
     sent = list(plan.sent) + [s for rows in worker_records.values() for s in rows]
-    outcome = Outcome(options, provider, events, started, finished, sent, _stats(env, events),
+    outcome = LoadOutcome(options, provider, events, started, finished, sent, _stats(env, events),
                       workers=len(worker_records) if options.master else 0,
                       interrupted=interrupted[0])
     if options.master and len(reported) < options.expect_workers:
@@ -397,7 +397,7 @@ def run_worker(options: LoadOptions) -> int:
 # -- exactly once ----------------------------------------------------------------------------------
 
 
-def reconcile(outcome: Outcome) -> None:
+def reconcile(outcome: LoadOutcome) -> None:
     """Ask the effects probe how many times each key was processed; count per event."""
     options = outcome.options
     if not options.effects_url:
@@ -468,7 +468,7 @@ def reconcile(outcome: Outcome) -> None:
 # -- the verdict -----------------------------------------------------------------------------------
 
 
-def document(outcome: Outcome) -> dict[str, Any]:
+def document(outcome: LoadOutcome) -> dict[str, Any]:
     """The load report (``load.json``; its schema: ``load.schema.json``)."""
     options = outcome.options
     by_event: dict[str, list[Sent]] = {}
@@ -599,4 +599,4 @@ def load(options: LoadOptions, out: Any = None) -> int:
     return exit_code(report)
 
 
-__all__ = ["LoadOptions", "Outcome", "Sent", "check_options", "document", "load", "refreshed"]
+__all__ = ["LoadOptions", "LoadOutcome", "Sent", "check_options", "document", "load", "refreshed"]
