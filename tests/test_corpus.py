@@ -14,7 +14,7 @@ import pytest
 from hookproof.catalogue import load_catalogue
 from hookproof.catalogue.validation import engine_for
 from hookproof.checks import corpus
-from hookproof.checks.fuzz import DEFAULT_EXAMPLES, DEFAULT_SEED
+from hookproof.checks.generation import DEFAULT_EXAMPLES, DEFAULT_SEED
 
 CATALOGUE = load_catalogue()
 

@@ -112,7 +112,7 @@ def _generate(provider_id: str, event_name: str, mode: str, n: int = 5,
     from hypothesis import HealthCheck, Phase, given, settings
     from hypothesis import seed as fixed_seed
 
-    from hookproof.checks.fuzz import payload_strategy
+    from hookproof.checks.generation import payload_strategy
 
     provider = load_catalogue().provider(provider_id)
     event = provider.event(event_name)
@@ -161,7 +161,7 @@ def test_format_strategies_pass_the_format_checks() -> None:
     from hypothesis import strategies as st
 
     from hookproof.catalogue.formats import FORMATS
-    from hookproof.checks.fuzz import format_strategies
+    from hookproof.checks.generation import format_strategies
 
     strategies = format_strategies()
     assert set(strategies) == set(FORMATS)

@@ -21,7 +21,7 @@ from hookproof.catalogue import load_catalogue
 from hookproof.catalogue.validation import engine_for
 from hookproof.checks import REGISTRY, Case, run
 from hookproof.checks.failures import CheckFailure
-from hookproof.checks.fuzz import DEFAULT_EXAMPLES
+from hookproof.checks.generation import DEFAULT_EXAMPLES
 from hookproof.reach.target import make_target
 from hookproof.receiver.config import ReceiverConfig
 from hookproof.settings import Settings

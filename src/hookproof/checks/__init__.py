@@ -8,7 +8,7 @@ Each check builds its deliveries, sends them through the :class:`Target`, and ei
 The package holds the checks and what judges: ``engine`` runs one case against one target
 under one policy (``--hookproof-strict``, the baseline) and gives its record, with no pytest
 in it (the plugin only maps a record onto pytest's outcomes); ``base`` holds the registry,
-the context and the judges, ``fuzz`` and ``corpus`` the generated payloads, ``failures`` the
+the context and the judges, ``generation`` and ``corpus`` the generated payloads, ``failures`` the
 structured findings, ``verdict`` the outcome type and what blocks a run, and ``judge`` the
 rules applied to one exchange made outside a check (``send``, ``replay``, ``listen``, the
 fixture).

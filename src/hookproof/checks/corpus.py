@@ -136,13 +136,14 @@ past this, what was drawn is sent (and not cached), topped up with derived paylo
 def draw(provider: Provider, event: Event, mode: str, seed: int,
          count: int) -> tuple[list[Any], bool]:
     """What Hypothesis generates for ``event`` with this seed and count when nothing fails:
-    the sequence a fuzz check sends (the same settings as :func:`hookproof.checks.fuzz.fuzz`),
-    and whether drawing finished inside :data:`DRAW_SECONDS`."""
+    the sequence a fuzz check sends (the same settings as
+    :func:`hookproof.checks.generation.fuzz`), and whether drawing finished inside
+    :data:`DRAW_SECONDS`."""
     from hypothesis import HealthCheck, Phase, Verbosity, given, settings
     from hypothesis import seed as seeded
 
-    from hookproof.checks import fuzz
-    from hookproof.checks.fuzz import payload_strategy, pinned_constants
+    from hookproof.checks import generation
+    from hookproof.checks.generation import payload_strategy, pinned_constants
 
     drawn: list[Any] = []
     strategy = payload_strategy(provider, event, "positive" if mode == "positive"
@@ -159,16 +160,16 @@ def draw(provider: Provider, event: Event, mode: str, seed: int,
 
     from hypothesis.errors import HypothesisException
 
-    fuzz.DRAW_DEADLINE[0] = time.monotonic() + DRAW_SECONDS
+    generation.DRAW_DEADLINE[0] = time.monotonic() + DRAW_SECONDS
     try:
         with pinned_constants():
             collect()
     except HypothesisException:
         return [], True
-    except fuzz.OutOfTime:
+    except generation.OutOfTime:
         return drawn, False
     finally:
-        fuzz.DRAW_DEADLINE[0] = None
+        generation.DRAW_DEADLINE[0] = None
     return drawn, True
 
 
@@ -258,7 +259,7 @@ def build(path: Path, seed: int, count: int) -> int:
 
 
 def main() -> int:
-    from hookproof.checks.fuzz import DEFAULT_EXAMPLES, DEFAULT_SEED
+    from hookproof.checks.generation import DEFAULT_EXAMPLES, DEFAULT_SEED
 
     target = Path(__file__).with_name(BUNDLED)
     total = build(target, DEFAULT_SEED, DEFAULT_EXAMPLES)

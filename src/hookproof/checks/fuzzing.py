@@ -38,7 +38,7 @@ def _judge_handled(ctx: Context, exchange: Exchange) -> None:
        applies=_fuzzing)
 def generated_accepted(ctx: Context) -> None:
     """Schema-valid payloads generated from the contract are accepted (shrunk on failure)."""
-    from hookproof.checks.fuzz import fuzz
+    from hookproof.checks.generation import fuzz
 
     fuzz(ctx, "positive", _judge_accepted)
 
@@ -46,6 +46,6 @@ def generated_accepted(ctx: Context) -> None:
 @check("fuzz.invalid_handled", expectation="never 5xx", applies=_fuzzing)
 def invalid_handled(ctx: Context) -> None:
     """Schema-invalid generated payloads never crash the receiver (shrunk on failure)."""
-    from hookproof.checks.fuzz import fuzz
+    from hookproof.checks.generation import fuzz
 
     fuzz(ctx, "negative", _judge_handled)
