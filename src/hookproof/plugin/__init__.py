@@ -3,7 +3,7 @@
 Module-level hooks here decide and wire: the options, the settings (command line > environment
 > ini > default), the suite's path when none is given. A
 :class:`~hookproof.plugin.session.HookproofSession` registered in ``pytest_configure`` (kept in
-``config.stash``, keys in ``stash``) holds the run's state and writes the reports at session
+``config.stash``, keys in ``stash_keys``) holds the run's state and writes the reports at session
 finish. ``records`` carries each check's record from a pytest-xdist worker to the controller;
 ``fixtures`` holds the layered fixtures; ``deliver`` the ``hookproof_deliver`` fixture's sender;
 ``baseline`` the known failures. Without a target the plugin stays out of the way of a
@@ -31,7 +31,7 @@ from hookproof.plugin.fixtures import (  # the plugin's namespace is where pytes
     overrides_app,
 )
 from hookproof.plugin.session import HookproofSession, without_tracebacks
-from hookproof.plugin.stash import delivered_key, session_key, settings_key
+from hookproof.plugin.stash_keys import delivered_key, session_key, settings_key
 from hookproof.settings import OPTIONS, Settings, resolve_settings
 
 __all__ = ["hookproof_app", "hookproof_check", "hookproof_deliver", "hookproof_settings",

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from hookproof.plugin.stash import (
+from hookproof.plugin.stash_keys import (
     calls_key,
     delivered_key,
     failure_key,
