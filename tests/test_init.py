@@ -158,3 +158,18 @@ def test_what_init_cannot_find_is_one_line(source: str, args: tuple[str, ...], m
     assert refused.returncode == 2, refused.stdout + refused.stderr
     assert message in refused.stderr and "Traceback" not in refused.stderr, refused.stderr
     assert _files(project) == {"app.py"}
+
+
+def test_init_reads_a_django_apps_routes(tmp_path: Path) -> None:
+    """Django: the app is its WSGI handler; the webhook and the effects probe are read off
+    its URL patterns. Its view names no event, so the provider is asked for, in one line."""
+    project = _project(tmp_path, "from apps.django_conversations import create_app\n\n"
+                                 "app = create_app()\n")
+    unknown = _init(project, "--ci", "none")
+    assert unknown.returncode == 2 and "give --provider" in unknown.stderr, unknown.stderr
+    made = _init(project, "--ci", "none", "--provider", "twilio-conversations")
+    assert made.returncode == 0, made.stdout + made.stderr
+    assert "(django, found in the sources)" in made.stdout
+    ini = (project / "pytest.ini").read_text()
+    assert "hookproof_target_url = /twilio/conversations\n" in ini
+    assert "hookproof_effects_url = /twilio/conversations/effects\n" in ini
