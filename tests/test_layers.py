@@ -109,6 +109,43 @@ def test_no_module_imports_a_higher_layer(module: str) -> None:
     assert not upward, f"{module} ({LAYERS[own][0]}) imports higher: {upward}"
 
 
+BASE = {"__version__", *LAYERS[0][2]}
+MAY_IMPORT: dict[str, set[str]] = {
+    "transport": BASE,
+    "signing": BASE | {"transport"},
+    "catalogue": BASE | {"transport", "signing"},
+    "reach": BASE | {"transport", "signing", "catalogue"},
+    "checks": BASE | {"transport", "signing", "catalogue", "reach"},
+    "reports": BASE | {"transport", "checks"},
+    # the suite and the receiver it is proven against decide independently
+    "receiver": BASE | {"transport", "signing", "catalogue"},
+    "plugin": BASE | {"transport", "signing", "catalogue", "reach", "checks", "reports",
+                      "suite"},
+    "suite": BASE | {"plugin"},
+    "traffic": BASE | {"transport", "signing", "catalogue", "reach", "checks", "reports",
+                       "receiver"},
+}
+"""What each package may import, as its docstring says: the layers are a partial order, so
+a package may not import every lower layer (the receiver never imports the checks)."""
+SUITE = SRC.parents[1] / "suite"
+
+
+@pytest.mark.parametrize("package", sorted(MAY_IMPORT))
+def test_each_package_imports_only_what_it_may(package: str) -> None:
+    files = sorted((SUITE if package == "suite" else SRC / package).rglob("*.py"))
+    assert files, package
+    found = {target.split(".")[0] for file in files
+             for target in _imports(file, top_level_only=False)} - {package}
+    assert found <= MAY_IMPORT[package], (
+        f"hookproof.{package} imports {sorted(found - MAY_IMPORT[package])}, which its "
+        "docstring does not allow")
+
+
+def test_every_layer_package_is_in_the_import_table() -> None:
+    packages = {top for _, _, tops in LAYERS[1:] for top in tops if (SRC / top).is_dir()}
+    assert packages - {"cli"} <= set(MAY_IMPORT), sorted(packages - set(MAY_IMPORT))
+
+
 def test_top_level_imports_form_no_cycle() -> None:
     modules = _modules()
     graph = {m: {t for t in _imports(f, top_level_only=True) if t in modules and t != m}

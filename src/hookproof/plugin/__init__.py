@@ -9,8 +9,9 @@ finish. ``records`` carries each check's record from a pytest-xdist worker to th
 ``baseline`` the known failures. Without a target the plugin stays out of the way of a
 project's own tests.
 
-It may import every layer below it (base, transports, signing, catalogue, checks, reports):
-it decides nothing about a receiver itself.
+It may import every layer below it but the reference receiver (base, transports, signing,
+catalogue, reach, checks, reports) and the collected suite: it decides nothing about a
+receiver itself.
 """
 
 from __future__ import annotations

@@ -4,8 +4,8 @@ way to the receiver (``listen``), recorded ones sent again (``replay``), and man
 
 Each judges with the suite's own rules (:mod:`hookproof.checks`), so a delivery is never
 graded two ways. It may import every layer below the pytest adapter: the base modules, the
-transports, signing, the catalogue, the checks, the reports and the reference receiver (whose
-stack ``listen`` runs on).
+transports, signing, the catalogue, reach, the checks, the reports and the reference receiver
+(whose stack ``listen`` runs on).
 """
 
 RECORD_LIMIT_MIB = 256
