@@ -12,7 +12,6 @@ contract; one that does not validate is a catalogue error naming the schema file
 from __future__ import annotations
 
 import copy
-import json
 import random
 import re
 import string
@@ -24,7 +23,6 @@ from jsonschema import Draft202012Validator
 from referencing._core import Resolver
 
 if TYPE_CHECKING:
-    from hookproof.catalogue.examples import Example, InvalidExample
     from hookproof.catalogue.loading import Provider
     from hookproof.catalogue.validation import ValidationEngine
 
@@ -477,74 +475,3 @@ def _nulled(engine: ValidationEngine, uri: str, payload: Any) -> Any | None:
         if not validator.validate(trial).errors:
             candidate, changed = trial, True
     return candidate if changed else None
-
-
-def _as_example(name: str, value: Any) -> Example:
-    from hookproof.catalogue.examples import Example
-
-    return Example(name, json.dumps(value).encode("utf-8"), value)
-
-
-def derived_examples(provider_id: str, event_name: str,
-                     found: tuple[Example, ...]) -> tuple[Example, ...]:
-    """``found`` (a team's event's given examples) and those derived from its contract:
-    ``derived.json`` where nothing was given, ``minimal-derived.json`` and
-    ``maximal-nulls-derived.json`` where no file of that name was."""
-    from hookproof.catalogue import load_catalogue
-    from hookproof.catalogue.validation import engine_for
-    from hookproof.errors import CatalogueError
-
-    catalogue = load_catalogue()
-    provider = catalogue.provider(provider_id)
-    uri = provider.event(event_name).request
-    engine = engine_for(catalogue)
-    stems = {e.name.rsplit(".", 1)[0] for e in found}
-    out = list(found)
-    try:
-        if not found:
-            out.append(_as_example("derived.json", derive_valid(
-                engine, provider, event_name, uri, minimal=False)))
-        if "minimal" not in stems:
-            out.append(_as_example("minimal-derived.json", derive_valid(
-                engine, provider, event_name, uri, minimal=True)))
-    except (DeriveError, RecursionError) as exc:
-        raise CatalogueError(f"{_schema_file(uri)}: no valid example could be derived for "
-                             f"{provider_id} {event_name} ({exc}); give one in the schema's "
-                             "\"examples\" or examples/<event>/valid/") from None
-    if "maximal-nulls" not in stems:
-        base = next((e for e in out if e.name.startswith(("documented", "maximal", "derived"))),
-                    out[0])
-        nulled = _nulled(engine, uri, base.payload) if isinstance(base.payload, dict) else None
-        if nulled is not None:
-            out.append(_as_example("maximal-nulls-derived.json", nulled))
-    return tuple(out)
-
-
-def derived_invalid_examples(provider_id: str, event_name: str) -> tuple[InvalidExample, ...]:
-    """The canonical example without a required top-level field (not the event's name)."""
-    from hookproof.catalogue import load_catalogue
-    from hookproof.catalogue.examples import InvalidExample, canonical_example
-    from hookproof.catalogue.validation import engine_for
-
-    catalogue = load_catalogue()
-    provider = catalogue.provider(provider_id)
-    uri = provider.event(event_name).request
-    payload = canonical_example(provider_id, event_name).payload
-    if not isinstance(payload, dict):
-        return ()
-    engine = engine_for(catalogue)
-    resolver = engine.catalogue.registry.resolver(base_uri=uri)
-    top, _ = _Deriver(random.Random(0), True, lambda *_: True)._merged(
-        engine.catalogue.schemas[uri], resolver, 0)
-    required = set(top.get("required") or ())
-    naming = {f.split(".")[0] for f in provider.event_fields}
-    for key in payload:
-        if key in naming or key not in required:
-            continue
-        trial = {k: v for k, v in payload.items() if k != key}
-        if not engine.validator(uri).is_clean(trial):
-            raw = json.dumps(trial).encode("utf-8")
-            return (InvalidExample(f"missing-{key}-derived.json", raw, trial,
-                                   path=f"$.{key}" if key.isidentifier() else f"$['{key}']",
-                                   rule="required"),)
-    return ()

@@ -77,8 +77,6 @@ def valid_examples(provider: str, subject: str, *, response: bool = False) -> tu
         found = tuple(_read(f) for f in sorted(files, key=lambda f: f.name))
     if response or not _is_user(provider) or not _is_event(provider, subject):
         return found
-    from hookproof.catalogue.derive import derived_examples
-
     return derived_examples(provider, subject, found)
 
 
@@ -123,8 +121,6 @@ def invalid_examples(provider: str, subject: str, *,
     if folder is None:
         if response or not _is_user(provider) or not _is_event(provider, subject):
             return ()
-        from hookproof.catalogue.derive import derived_invalid_examples
-
         return derived_invalid_examples(provider, subject)
     expected_file = folder / "expected.yaml"
     expected: dict[str, Any] = (
@@ -192,3 +188,74 @@ def fresh_ids(value: Any, rng: random.Random, key: str = "") -> Any:
         return rng.randint(1, 2**31 - 1)
     return value
 
+
+# -- derived from the contract: the examples a team's provider gets ---------------------------
+
+def _as_example(name: str, value: Any) -> Example:
+    return Example(name, json.dumps(value).encode("utf-8"), value)
+
+
+def derived_examples(provider_id: str, event_name: str,
+                     found: tuple[Example, ...]) -> tuple[Example, ...]:
+    """``found`` (a team's event's given examples) and those derived from its contract:
+    ``derived.json`` where nothing was given, ``minimal-derived.json`` and
+    ``maximal-nulls-derived.json`` where no file of that name was."""
+    from hookproof.catalogue import load_catalogue
+    from hookproof.catalogue.derive import DeriveError, _nulled, _schema_file, derive_valid
+    from hookproof.catalogue.validation import engine_for
+    from hookproof.errors import CatalogueError
+
+    catalogue = load_catalogue()
+    provider = catalogue.provider(provider_id)
+    uri = provider.event(event_name).request
+    engine = engine_for(catalogue)
+    stems = {e.name.rsplit(".", 1)[0] for e in found}
+    out = list(found)
+    try:
+        if not found:
+            out.append(_as_example("derived.json", derive_valid(
+                engine, provider, event_name, uri, minimal=False)))
+        if "minimal" not in stems:
+            out.append(_as_example("minimal-derived.json", derive_valid(
+                engine, provider, event_name, uri, minimal=True)))
+    except (DeriveError, RecursionError) as exc:
+        raise CatalogueError(f"{_schema_file(uri)}: no valid example could be derived for "
+                             f"{provider_id} {event_name} ({exc}); give one in the schema's "
+                             "\"examples\" or examples/<event>/valid/") from None
+    if "maximal-nulls" not in stems:
+        base = next((e for e in out if e.name.startswith(("documented", "maximal", "derived"))),
+                    out[0])
+        nulled = _nulled(engine, uri, base.payload) if isinstance(base.payload, dict) else None
+        if nulled is not None:
+            out.append(_as_example("maximal-nulls-derived.json", nulled))
+    return tuple(out)
+
+
+def derived_invalid_examples(provider_id: str, event_name: str) -> tuple[InvalidExample, ...]:
+    """The canonical example without a required top-level field (not the event's name)."""
+    from hookproof.catalogue import load_catalogue
+    from hookproof.catalogue.derive import _Deriver
+    from hookproof.catalogue.validation import engine_for
+
+    catalogue = load_catalogue()
+    provider = catalogue.provider(provider_id)
+    uri = provider.event(event_name).request
+    payload = canonical_example(provider_id, event_name).payload
+    if not isinstance(payload, dict):
+        return ()
+    engine = engine_for(catalogue)
+    resolver = engine.catalogue.registry.resolver(base_uri=uri)
+    top, _ = _Deriver(random.Random(0), True, lambda *_: True)._merged(
+        engine.catalogue.schemas[uri], resolver, 0)
+    required = set(top.get("required") or ())
+    naming = {f.split(".")[0] for f in provider.event_fields}
+    for key in payload:
+        if key in naming or key not in required:
+            continue
+        trial = {k: v for k, v in payload.items() if k != key}
+        if not engine.validator(uri).is_clean(trial):
+            raw = json.dumps(trial).encode("utf-8")
+            return (InvalidExample(f"missing-{key}-derived.json", raw, trial,
+                                   path=f"$.{key}" if key.isidentifier() else f"$['{key}']",
+                                   rule="required"),)
+    return ()

@@ -137,13 +137,17 @@ def draw(provider: Provider, event: Event, mode: str, seed: int,
          count: int) -> tuple[list[Any], bool]:
     """What Hypothesis generates for ``event`` with this seed and count when nothing fails:
     the sequence a fuzz check sends (the same settings as
-    :func:`hookproof.checks.generation.fuzz`), and whether drawing finished inside
+    :func:`hookproof.checks.fuzzing.fuzz`), and whether drawing finished inside
     :data:`DRAW_SECONDS`."""
     from hypothesis import HealthCheck, Phase, Verbosity, given, settings
     from hypothesis import seed as seeded
 
-    from hookproof.checks import generation
-    from hookproof.checks.generation import payload_strategy, pinned_constants
+    from hookproof.checks.generation import (
+        DRAW_DEADLINE,
+        OutOfTime,
+        payload_strategy,
+        pinned_constants,
+    )
 
     drawn: list[Any] = []
     strategy = payload_strategy(provider, event, "positive" if mode == "positive"
@@ -160,16 +164,16 @@ def draw(provider: Provider, event: Event, mode: str, seed: int,
 
     from hypothesis.errors import HypothesisException
 
-    generation.DRAW_DEADLINE[0] = time.monotonic() + DRAW_SECONDS
+    DRAW_DEADLINE[0] = time.monotonic() + DRAW_SECONDS
     try:
         with pinned_constants():
             collect()
     except HypothesisException:
         return [], True
-    except generation.OutOfTime:
+    except OutOfTime:
         return drawn, False
     finally:
-        generation.DRAW_DEADLINE[0] = None
+        DRAW_DEADLINE[0] = None
     return drawn, True
 
 
