@@ -23,11 +23,11 @@ import pytest
 import requests
 
 from broken import SECRET, SECRET_ENV, SuiteRun, run_suite_at
+from hookproof.catalogue.platform_stub import BlockedCall, PlatformGuard, PlatformStub, StubRequest
 from hookproof.catalogue.validation import validate_resource
 from hookproof.errors import UsageError
 from hookproof.signing import WireRequest
 from hookproof.transport.inprocess import AppTransport, interface_of, load_app
-from hookproof.transport.platform_stub import BlockedCall, PlatformGuard, PlatformStub, StubRequest
 from hookproof.transport.scope import DeliveryScope, entered
 from receivers import wait_until_answers
 

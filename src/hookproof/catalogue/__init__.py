@@ -6,7 +6,8 @@ It owns the catalogue of providers (the bundled manifests and JSON Schemas in
 variants derived from them (``variants``), the signing vectors (``vectors``), the OpenAPI
 export and import (``export``, ``importer``), and reading payload files and captured traffic
 (``inputs``, ``har``, ``files`` for ``hookproof validate``). ``locate`` maps a JSON path to a
-file's line.
+file's line. ``platform_stub`` answers the platform's own REST API (Twilio's resources) as
+the platform would, for receivers tested in process.
 
 It may import the base modules (``errors``, ``safejson``, ``scrub``, ``settings``), the HTTP
 model (:mod:`hookproof.transport`) and :mod:`hookproof.signing`; nothing above them.

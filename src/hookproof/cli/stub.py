@@ -15,7 +15,7 @@ from hookproof.errors import UsageError
 def _cmd_stub_serve(args: argparse.Namespace) -> int:
     import socket
 
-    from hookproof.transport.platform_stub import serve
+    from hookproof.catalogue.platform_stub import serve
 
     if args.host not in ("127.0.0.1", "localhost", "::1"):
         raise UsageError(f"--host {args.host}: the platform stub serves loopback only")

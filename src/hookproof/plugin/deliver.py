@@ -134,7 +134,7 @@ class Deliverer:
         target = make_target(provider, settings, secret=settings.secret(),
                              engine=engine_for(catalogue))
         if self.app_transport is not None:
-            from hookproof.transport.platform_stub import PlatformGuard
+            from hookproof.catalogue.platform_stub import PlatformGuard
 
             target.client.app = self.app_transport
             target.effects.app = self.app_transport

@@ -203,7 +203,7 @@ class Target:
     managed: Any = None
     """The receiver process hookproof started (``--target-command``), if any."""
     platform: Any = None
-    """In-process targets: the :class:`~hookproof.transport.platform_stub.PlatformGuard` that
+    """In-process targets: the :class:`~hookproof.catalogue.platform_stub.PlatformGuard` that
     answers (or, with ``--no-platform-stub``, records) the receiver's calls to the platform."""
 
     @property
@@ -212,8 +212,8 @@ class Target:
 
     def serve_app(self, app: Any, name: str = "the app") -> None:
         """Send every delivery (and the effects probe) to ``app`` in this process."""
+        from hookproof.catalogue.platform_stub import PlatformGuard
         from hookproof.transport.inprocess import AppTransport
-        from hookproof.transport.platform_stub import PlatformGuard
 
         transport = AppTransport(app, name=name)
         self.client.app = transport
