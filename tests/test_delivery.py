@@ -15,6 +15,7 @@ import responses
 from hookproof.catalogue import Catalogue
 from hookproof.catalogue.examples import canonical_example
 from hookproof.reach.builder import DeliveryBuilder
+from hookproof.reach.settings import Settings
 from hookproof.reach.target import (
     GRACE_SECONDS,
     STOP_AFTER_CONSECUTIVE,
@@ -22,7 +23,6 @@ from hookproof.reach.target import (
     Target,
     TargetUnavailable,
 )
-from hookproof.settings import Settings
 from hookproof.signing import WireRequest
 from hookproof.transport.client import DeliveryClient, Exchange
 from receivers import RawServer, unused_port

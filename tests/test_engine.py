@@ -14,10 +14,10 @@ from hookproof.catalogue.validation import engine_for
 from hookproof.checks.base import REGISTRY, Case
 from hookproof.checks.engine import Policy, case_key, run_case
 from hookproof.checks.verdict import Outcome
+from hookproof.reach.settings import Settings
 from hookproof.reach.target import make_target
 from hookproof.receiver.app import create_app
 from hookproof.receiver.server import BackgroundServer
-from hookproof.settings import Settings
 from receivers import unused_port
 from reportkit import PROVIDER, SECRET, accept_all_config, reference_config
 

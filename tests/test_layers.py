@@ -15,15 +15,15 @@ import pytest
 SRC = Path(__file__).resolve().parents[1] / "src" / "hookproof"
 
 LAYERS: tuple[tuple[str, str, tuple[str, ...]], ...] = (
-    ("base", "errors, bounded input, the secret hidden, settings, hook specifications",
-     ("errors", "safejson", "scrub", "settings", "hookspecs")),
+    ("base", "errors, bounded input, the secret hidden, hook specifications",
+     ("errors", "safejson", "scrub", "hookspecs")),
     ("transport", "the HTTP model and the transports: request, encoding, client, in process",
      ("transport",)),
     ("signing", "one module per signature scheme", ("signing",)),
     ("contracts", "catalogue, validation, formats, examples, vectors, import and export",
      ("catalogue",)),
-    ("reaching", "signed deliveries, the target (availability, crash attribution, the "
-     "effects probe), the managed receiver process", ("reach",)),
+    ("reaching", "the settings, signed deliveries, the target (availability, crash "
+     "attribution, the effects probe), the managed receiver process", ("reach",)),
     ("suite", "the registry, the checks, judges, verdict", ("checks",)),
     ("reports", "the document, Markdown, HTML and its stylesheet, the load report",
      ("reports",)),

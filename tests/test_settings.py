@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from hookproof.errors import UsageError
-from hookproof.settings import DERIVED_FIELDS, OPTIONS, Option, Settings, resolve_settings
+from hookproof.reach.settings import DERIVED_FIELDS, OPTIONS, Option, Settings, resolve_settings
 
 TARGET = {"target_url": "https://hooks.example.com/varda", "provider": "varda"}
 

@@ -22,9 +22,9 @@ from hookproof.catalogue.validation import engine_for
 from hookproof.checks import REGISTRY, Case, run
 from hookproof.checks.failures import CheckFailure
 from hookproof.checks.generation import DEFAULT_EXAMPLES
+from hookproof.reach.settings import Settings
 from hookproof.reach.target import make_target
 from hookproof.receiver.config import ReceiverConfig
-from hookproof.settings import Settings
 from team_receivers import (
     PREFIX,
     AsyncEffectsStore,

@@ -9,7 +9,7 @@ export and import (``export``, ``importer``), and reading payload files and capt
 file's line. ``platform_stub`` answers the platform's own REST API (Twilio's resources) as
 the platform would, for receivers tested in process.
 
-It may import the base modules (``errors``, ``safejson``, ``scrub``, ``settings``), the HTTP
+It may import the base modules (``errors``, ``safejson``, ``scrub``, ``hookspecs``), the HTTP
 model (:mod:`hookproof.transport`) and :mod:`hookproof.signing`; nothing above them.
 """
 

@@ -56,7 +56,7 @@ def db_file(text: str) -> str:
 def secret_from(variable: str) -> str:
     import os
 
-    from hookproof.settings import check_env_name
+    from hookproof.reach.settings import check_env_name
 
     check_env_name(variable)
     value = os.environ.get(variable, "")

@@ -413,7 +413,7 @@ def conflicts(found: Found, files: dict[Path, str]) -> list[str]:
 def discover(args: argparse.Namespace) -> Found:
     """Find (or take from the options) the app, framework, provider and URLs."""
     from hookproof.catalogue import load_catalogue
-    from hookproof.settings import check_env_name
+    from hookproof.reach.settings import check_env_name
     from hookproof.transport.inprocess import load_app
 
     root = Path(args.dir).resolve()

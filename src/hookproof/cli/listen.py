@@ -18,7 +18,7 @@ from hookproof.traffic import RECORD_LIMIT_MIB
 
 def _cmd_listen(args: argparse.Namespace) -> int:
     from hookproof.catalogue import load_catalogue
-    from hookproof.settings import check_url
+    from hookproof.reach.settings import check_url
     from hookproof.traffic.listen import run_listen
 
     load_catalogue().provider(args.provider)

@@ -15,7 +15,7 @@ from hookproof.errors import UsageError
 
 
 def _cmd_replay(args: argparse.Namespace) -> int:
-    from hookproof.settings import check_url
+    from hookproof.reach.settings import check_url
     from hookproof.traffic.replay import export_examples, replay
 
     if args.export_examples:

@@ -33,7 +33,7 @@ from hookproof.plugin.fixtures import (  # the plugin's namespace is where pytes
 )
 from hookproof.plugin.session import HookproofSession, without_tracebacks
 from hookproof.plugin.stash_keys import delivered_key, session_key, settings_key
-from hookproof.settings import OPTIONS, Settings, resolve_settings
+from hookproof.reach.settings import OPTIONS, Settings, resolve_settings
 
 __all__ = ["hookproof_app", "hookproof_check", "hookproof_deliver", "hookproof_settings",
            "hookproof_target"]

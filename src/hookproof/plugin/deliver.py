@@ -17,7 +17,7 @@ from typing import Any
 
 from hookproof.checks.failures import CheckFailure
 from hookproof.errors import InputError, UsageError
-from hookproof.settings import Settings
+from hookproof.reach.settings import Settings
 from hookproof.transport.client import Exchange
 from hookproof.transport.scope import PlatformCall
 

@@ -19,7 +19,7 @@ from hookproof.plugin.stash_keys import (
     session_key,
     settings_key,
 )
-from hookproof.settings import Settings
+from hookproof.reach.settings import Settings
 
 
 def overrides_app(config: pytest.Config) -> bool:
@@ -101,7 +101,7 @@ def hookproof_deliver(request: pytest.FixtureRequest, pytestconfig: pytest.Confi
     elif app is not None:
         import dataclasses
 
-        from hookproof.settings import IN_PROCESS_ORIGIN
+        from hookproof.reach.settings import IN_PROCESS_ORIGIN
         from hookproof.transport.inprocess import AppTransport
 
         transport = AppTransport(app, name="hookproof_app")

@@ -17,7 +17,7 @@ import pytest
 from hookproof.errors import HookproofError, nearest
 from hookproof.plugin.baseline import load_baseline, write_baseline
 from hookproof.plugin.records import attach, case_of, records
-from hookproof.settings import Settings
+from hookproof.reach.settings import Settings
 
 
 class HookproofSession:

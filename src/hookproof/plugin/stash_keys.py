@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from hookproof.settings import Settings
+from hookproof.reach.settings import Settings
 
 if TYPE_CHECKING:
     from hookproof.plugin.session import HookproofSession

@@ -1,6 +1,8 @@
 """Reaching a receiver: what the suite, ``send``, ``replay``, ``listen`` and ``load`` share
 before any judging.
 
+- ``settings``: the run's settings, each resolved in one place (command line > environment >
+  ini > default), for the suite, the plugin, the traffic commands and the CLI;
 - ``builder``: signed deliveries exactly as a platform sends them (its headers, its dedupe
   id, the signature over the final bytes);
 - ``target``: one receiver as the suite sees it: its URLs, budgets and accepted answers,

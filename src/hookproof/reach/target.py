@@ -16,7 +16,7 @@ from hookproof.catalogue import Event, Provider
 from hookproof.catalogue.validation import ValidationEngine
 from hookproof.errors import HookproofError
 from hookproof.reach.builder import Delivery, DeliveryBuilder
-from hookproof.settings import Settings
+from hookproof.reach.settings import Settings
 from hookproof.transport.client import DeliveryClient, Exchange
 
 # The platforms' budgets are upper limits; the client waits this much longer so that a slow

@@ -171,8 +171,8 @@ class Listener:
         """The suite's judge of ``event``, for the receiver listen forwards to."""
         from hookproof.catalogue.validation import engine_for
         from hookproof.checks.judge import Judge
+        from hookproof.reach.settings import Settings
         from hookproof.reach.target import make_target
-        from hookproof.settings import Settings
 
         with self._target_lock:  # deliveries are handled on several threads
             if self._target is None:

@@ -38,7 +38,7 @@ from hookproof.catalogue import Event, Provider, load_catalogue
 from hookproof.catalogue.examples import canonical_example, fresh_ids
 from hookproof.errors import UsageError
 from hookproof.reach.builder import Delivery, DeliveryBuilder
-from hookproof.settings import check_env_name, check_url
+from hookproof.reach.settings import check_env_name, check_url
 
 MAX_RATE = 2000.0
 """Deliveries a second at most: what one machine's Locust workers can sign and send."""

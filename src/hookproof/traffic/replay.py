@@ -92,8 +92,8 @@ def replay(path: Path, *, provider_id: str, target_url: str, secret: str,
     from hookproof.checks.judge import Judge
     from hookproof.checks.verdict import blocking
     from hookproof.reach.builder import DeliveryBuilder
+    from hookproof.reach.settings import Settings
     from hookproof.reach.target import make_target
-    from hookproof.settings import Settings
 
     provider = load_catalogue().provider(provider_id)
     for name in events:

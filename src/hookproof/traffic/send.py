@@ -40,7 +40,7 @@ from hookproof.checks.judge import Judge
 from hookproof.checks.verdict import blocking as verdict_blocks
 from hookproof.errors import HookproofError, InputError, UsageError, nearest
 from hookproof.reach.builder import Delivery
-from hookproof.settings import check_url
+from hookproof.reach.settings import check_url
 from hookproof.transport.client import Exchange
 
 EXIT_OK = 0
@@ -136,7 +136,7 @@ def _payload(provider: Provider, event: Event, options: SendOptions) -> Payload:
 
 
 def _secret(options: SendOptions, environ: Mapping[str, str]) -> str:
-    from hookproof.settings import check_env_name
+    from hookproof.reach.settings import check_env_name
 
     check_env_name(options.secret_env)
     value = environ.get(options.secret_env, "")
@@ -198,8 +198,8 @@ def send(options: SendOptions, *, out: TextIO | None = None,
          environ: Mapping[str, str] | None = None) -> int:
     """Build, sign and send the delivery; print the exchange(s) and the verdict; exit code."""
     from hookproof.catalogue.validation import engine_for
+    from hookproof.reach.settings import Settings
     from hookproof.reach.target import make_target
-    from hookproof.settings import Settings
 
     out = out or sys.stdout
     environ = os.environ if environ is None else environ

@@ -8,6 +8,6 @@ in-process targets (``inprocess``: WSGI and ASGI apps through httpx) and what on
 caused in process (``scope``: platform calls, tracebacks). The platform's REST API, stubbed,
 is provider knowledge: :mod:`hookproof.catalogue.platform_stub`.
 
-It may import only the base modules (``errors``, ``safejson``, ``scrub``, ``settings``): it
+It may import only the base modules (``errors``, ``safejson``, ``scrub``, ``hookspecs``): it
 knows nothing of providers, signatures or checks.
 """
