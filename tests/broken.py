@@ -46,7 +46,7 @@ from hookproof.receiver.checks import ContractValidator, SignatureVerifier
 from hookproof.receiver.config import ReceiverConfig
 from hookproof.receiver.store import SeenDelivery, SqliteStore
 from hookproof.signing import (
-    Verdict,
+    Verification,
     WireRequest,
     header,
     parse_form,
@@ -269,7 +269,7 @@ class Broken:
         return pairs
 
 
-def _verifier(function: Callable[..., Verdict]) -> Build:
+def _verifier(function: Callable[..., Verification]) -> Build:
     return lambda config: dataclasses.replace(config, verifier=function)
 
 
@@ -290,21 +290,21 @@ def _scheme_header(provider: Provider) -> str:
     return scheme_for(provider.signature, encoding=provider.transport.encoding).header
 
 
-def _twilio_form_verifier(tail: Callable[[bytes], str]) -> Callable[..., Verdict]:
+def _twilio_form_verifier(tail: Callable[[bytes], str]) -> Callable[..., Verification]:
     """A hand-rolled X-Twilio-Signature check of a form POST: Base64 HMAC-SHA1 over the URL
     exactly as received + ``tail(body)``. Correct: name+value of each parameter, names sorted
     by byte order (:func:`_twilio_tail`)."""
 
-    def verify(provider: Provider, request: WireRequest, secret: str, *, now: int) -> Verdict:
+    def verify(provider: Provider, request: WireRequest, secret: str, *, now: int) -> Verification:
         received = header(request, "X-Twilio-Signature")
         if received is None:
-            return Verdict(False, "missing")
+            return Verification(False, "missing")
         message = (request.url + tail(request.body)).encode("utf-8")
         mac = hmac.new(secret.encode("utf-8"), message, hashlib.sha1).digest()
         expected = base64.b64encode(mac).decode("ascii")
         if hmac.compare_digest(received.encode("utf-8"), expected.encode("ascii")):
-            return Verdict(True, "ok")
-        return Verdict(False, "mismatch")
+            return Verification(True, "ok")
+        return Verification(False, "mismatch")
 
     return verify
 
@@ -315,20 +315,20 @@ def _twilio_tail(pairs: Iterable[tuple[str, str]]) -> str:
 
 # signature.missing_rejected
 def accepts_unsigned(provider: Provider, request: WireRequest, secret: str, *,
-                     now: int) -> Verdict:
+                     now: int) -> Verification:
     """Verifies a signature when there is one, and waves through requests without one."""
     if header(request, _scheme_header(provider)) is None:
-        return Verdict(True, "ok")
+        return Verification(True, "ok")
     return REFERENCE_VERIFIER(provider, request, secret, now=now)
 
 
 # signature.wrong_secret_rejected, tampered_body_rejected, tampered_url_rejected
 def mismatch_only_logged(provider: Provider, request: WireRequest, secret: str, *,
-                         now: int) -> Verdict:
+                         now: int) -> Verification:
     """Verification left in report-only mode: a signature mismatch is logged, not refused
     (a missing signature, a stale timestamp and a wrong bodySHA256 still are)."""
     verdict = REFERENCE_VERIFIER(provider, request, secret, now=now)
-    return Verdict(True, "ok") if verdict.reason == "mismatch" else verdict
+    return Verification(True, "ok") if verdict.reason == "mismatch" else verdict
 
 
 class SignatureMemo:
@@ -343,11 +343,11 @@ class SignatureMemo:
         self.lock = threading.Lock()
 
     def __call__(self, provider: Provider, request: WireRequest, secret: str, *,
-                 now: int) -> Verdict:
+                 now: int) -> Verification:
         received = header(request, _scheme_header(provider))
         with self.lock:
             if received is not None and received in self.seen:
-                return Verdict(True, "ok")
+                return Verification(True, "ok")
         verdict = REFERENCE_VERIFIER(provider, request, secret, now=now)
         if verdict.ok and received is not None:
             with self.lock:
@@ -357,11 +357,11 @@ class SignatureMemo:
 
 # signature.body_hash_mismatch_rejected
 def ignores_body_hash(provider: Provider, request: WireRequest, secret: str, *,
-                      now: int) -> Verdict:
+                      now: int) -> Verification:
     """Twilio JSON: checks the signature over the URL (which carries bodySHA256) but never
     compares bodySHA256 with the body it received."""
     verdict = REFERENCE_VERIFIER(provider, request, secret, now=now)
-    return Verdict(True, "ok") if verdict.reason == "body-hash" else verdict
+    return Verification(True, "ok") if verdict.reason == "body-hash" else verdict
 
 
 # signature.port_variant_accepted
@@ -408,19 +408,19 @@ url_only_signature = _twilio_form_verifier(_no_params)
 
 # signature.raw_body_preserved (JSON), payload.documented_example_accepted
 def reserializes_json(provider: Provider, request: WireRequest, secret: str, *,
-                      now: int) -> Verdict:
+                      now: int) -> Verification:
     """Parses the JSON and verifies over ``json.dumps`` of it (compact), not the raw bytes."""
     try:
         document = json.loads(request.body)
     except ValueError:
-        return Verdict(False, "malformed")
+        return Verification(False, "malformed")
     body = json.dumps(document, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
     return REFERENCE_VERIFIER(provider, request.with_body(body), secret, now=now)
 
 
 # signature.stale_timestamp_rejected, future_timestamp_rejected
 def no_replay_window(provider: Provider, request: WireRequest, secret: str, *,
-                     now: int) -> Verdict:
+                     now: int) -> Verification:
     """Verifies the signature, never the timestamp's age."""
     scheme = scheme_for(provider.signature, encoding=provider.transport.encoding)
     return scheme.verify(request, secret, now=now)
@@ -428,7 +428,7 @@ def no_replay_window(provider: Provider, request: WireRequest, secret: str, *,
 
 # signature.future_timestamp_rejected
 def past_only_window(provider: Provider, request: WireRequest, secret: str, *,
-                     now: int) -> Verdict:
+                     now: int) -> Verification:
     """Refuses old timestamps but accepts any timestamp from the future."""
     scheme = scheme_for(provider.signature, encoding=provider.transport.encoding)
     window = provider.replay_window.seconds if provider.replay_window else None
@@ -437,7 +437,7 @@ def past_only_window(provider: Provider, request: WireRequest, secret: str, *,
 
 # payload.malformed_body_handled
 def secret_by_tenant(provider: Provider, request: WireRequest, secret: str, *,
-                     now: int) -> Verdict:
+                     now: int) -> Verification:
     """Multi-tenant: parses the body to find the account whose secret to use, before the
     pipeline's own (defensive) parsing; a body that does not parse raises -> 500."""
     document = json.loads(request.body)
@@ -448,7 +448,7 @@ def secret_by_tenant(provider: Provider, request: WireRequest, secret: str, *,
 
 # payload.unknown_event_handled
 def dispatch_table_first(provider: Provider, request: WireRequest, secret: str, *,
-                         now: int) -> Verdict:
+                         now: int) -> Verification:
     """Looks the event type up in its table of handlers before anything else; the lookup
     raises KeyError for an event type it was not built for -> 500."""
     handlers = {event.name: event for event in provider.events}
@@ -675,7 +675,7 @@ class SignatureDedupeStore(SqliteStore):
 
 # signature.valid_accepted (pre-events)
 def staging_secret(provider: Provider, request: WireRequest, secret: str, *,
-                   now: int) -> Verdict:
+                   now: int) -> Verification:
     """Verifies with another environment's secret: every genuine delivery is refused exactly
     as a forged one is (in production: every message blocked)."""
     return REFERENCE_VERIFIER(provider, request, secret + "-staging", now=now)
@@ -683,7 +683,7 @@ def staging_secret(provider: Provider, request: WireRequest, secret: str, *,
 
 # signature.malformed_header_rejected
 def naive_header_parsing(provider: Provider, request: WireRequest, secret: str, *,
-                         now: int) -> Verdict:
+                         now: int) -> Verification:
     """Splits ``X-Varda-Signature`` with ``dict(p.split("=") ...)`` and ``int(t)`` before
     anything else: ValueError or KeyError on a garbage header -> 500."""
     received = header(request, _scheme_header(provider))
@@ -695,7 +695,7 @@ def naive_header_parsing(provider: Provider, request: WireRequest, secret: str, 
 
 # payload.unknown_event_handled (Frontline callbacks)
 def location_table_first(provider: Provider, request: WireRequest, secret: str, *,
-                         now: int) -> Verdict:
+                         now: int) -> Verification:
     """Dispatches a callback on its ``Location`` through a table of handlers before anything
     else: KeyError on a Location Twilio adds later -> 500 (the conversations hook is fine)."""
     handlers = {event.name: event for event in provider.events if event.kind == "callback"}

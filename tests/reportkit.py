@@ -29,7 +29,7 @@ from hookproof.receiver.answers import Answer, ReferenceAnswerer
 from hookproof.receiver.app import create_app
 from hookproof.receiver.config import ReceiverConfig
 from hookproof.receiver.server import BackgroundServer
-from hookproof.signing import Verdict, WireRequest
+from hookproof.signing import Verification, WireRequest
 
 SECRET = "hp-SECRET-9f2c1d7e4b0a-do-not-leak"
 """A recognisable signing secret: it must never show up in anything a run writes."""
@@ -49,8 +49,8 @@ class AcceptAnything:
     """A verifier that accepts every request, signed or not (defect: no signature check)."""
 
     def __call__(self, provider: Provider, request: WireRequest, secret: str, *,
-                 now: int) -> Verdict:
-        return Verdict(True, "ok")
+                 now: int) -> Verification:
+        return Verification(True, "ok")
 
 
 class ValidateNothing:

@@ -20,7 +20,7 @@ from hookproof.catalogue.validation import validate, validate_response
 from hookproof.receiver.app import create_app
 from hookproof.receiver.config import ReceiverConfig, resolve_secret, secret_variable
 from hookproof.receiver.store import SqliteStore
-from hookproof.signing import Verdict, WireRequest, scheme_for
+from hookproof.signing import Verification, WireRequest, scheme_for
 from hookproof.transport.encoding import encode_form, encode_json
 from receivers import run_in_thread
 
@@ -525,8 +525,8 @@ def test_operator_setup_answers_with_a_context(base: str) -> None:
 
 def test_a_variant_with_one_part_swapped(tmp_path: Path) -> None:
     def accept_everything(provider: Provider, request: WireRequest, secret: str, *,
-                          now: int) -> Verdict:
-        return Verdict(True, "ok")
+                          now: int) -> Verification:
+        return Verification(True, "ok")
 
     class EveryDeliveryCounts(SqliteStore):
         def record(self, delivery: Any, answer: Any) -> Any:

@@ -29,7 +29,7 @@ from hookproof.receiver.answers import Answer, ReferenceAnswerer
 from hookproof.receiver.app import create_app
 from hookproof.receiver.config import ReceiverConfig
 from hookproof.receiver.server import BackgroundServer
-from hookproof.signing import Verdict
+from hookproof.signing import Verification
 
 SECRET = "hookproof-test-secret-0f3a9c"
 
@@ -47,8 +47,8 @@ def receiver() -> Iterator[str]:
         yield server.url
 
 
-def _accept_everything(provider: Any, request: Any, secret: str, *, now: int) -> Verdict:
-    return Verdict(True, "ok")
+def _accept_everything(provider: Any, request: Any, secret: str, *, now: int) -> Verification:
+    return Verification(True, "ok")
 
 
 class _BadSetupAnswer(ReferenceAnswerer):

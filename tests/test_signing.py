@@ -13,7 +13,7 @@ from hookproof.signing import (
     StandardWebhooksScheme,
     TwilioScheme,
     VardaScheme,
-    Verdict,
+    Verification,
     WireRequest,
     default_port_variants,
     header,
@@ -49,7 +49,7 @@ def post(body: str, url: str = URL, **headers: str) -> WireRequest:
     return WireRequest("POST", url, {"Content-Type": FORM, **headers}, body.encode())
 
 
-# ---- WireRequest, Verdict, helpers ---------------------------------------------------------------
+# ---- WireRequest, Verification, helpers ---------------------------------------------------
 
 
 def test_header_lookup_is_case_insensitive() -> None:
@@ -76,9 +76,9 @@ def test_wire_request_owns_its_headers() -> None:
 
 
 def test_verdict_truthiness() -> None:
-    assert Verdict(True, "ok")
-    assert not Verdict(False, "mismatch")
-    assert Verdict(False, "stale", "a") == Verdict(False, "stale", "b")
+    assert Verification(True, "ok")
+    assert not Verification(False, "mismatch")
+    assert Verification(False, "stale", "a") == Verification(False, "stale", "b")
 
 
 @pytest.mark.parametrize(
@@ -240,7 +240,7 @@ def test_twilio_sign_adds_only_the_signature() -> None:
     assert signed.headers["X-Twilio-Signature"] == twilio_signature(
         URL, parse_form(BODY.encode()), TOKEN
     )
-    assert twilio_form().verify(signed, TOKEN, now=0) == Verdict(True, "ok")
+    assert twilio_form().verify(signed, TOKEN, now=0) == Verification(True, "ok")
 
 
 def test_twilio_missing_header() -> None:

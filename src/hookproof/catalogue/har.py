@@ -19,7 +19,7 @@ from urllib.parse import urlencode, urlsplit
 
 from hookproof.catalogue import Provider
 from hookproof.errors import InputError
-from hookproof.signing import Verdict, WireRequest, scheme_for
+from hookproof.signing import Verification, WireRequest, scheme_for
 from hookproof.transport.encoding import decode_body
 
 
@@ -116,7 +116,7 @@ def deliveries(path: Path, provider: Provider) -> Iterator[Captured]:
         yield Captured(index, wire, payload, event)
 
 
-def verify(provider: Provider, request: WireRequest, secret: str) -> Verdict:
+def verify(provider: Provider, request: WireRequest, secret: str) -> Verification:
     """The recorded request's signature, checked over its recorded URL, headers and raw body.
 
     Timestamps are not held to the replay window: the traffic was captured earlier.

@@ -6,8 +6,9 @@
      "vectors": [{"id", "description", "expect", "reason", "secret", "algorithm"?, "method", "url",
                   "headers", "body", "now", "signing_string"}, ...]}
 
-* ``expect`` is ``"accept"`` or ``"reject"``; ``reason`` is the :class:`hookproof.signing.Verdict`
-  reason hookproof's own verifier gives (``"ok"`` for accepted vectors).
+* ``expect`` is ``"accept"`` or ``"reject"``; ``reason`` is the
+  :class:`hookproof.signing.Verification` reason hookproof's own verifier gives (``"ok"`` for
+  accepted vectors).
 * ``url`` is the URL the request is sent to; a receiver behind no proxy rebuilds exactly this.
 * ``body`` is the raw body as text (UTF-8); ``now`` is the frozen clock to verify with (``null``
   for schemes without a timestamp). Verify with ``tolerance``/``future_tolerance`` seconds.

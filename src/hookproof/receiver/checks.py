@@ -14,15 +14,15 @@ from typing import Any, Protocol
 
 from hookproof.catalogue import Catalogue, Event, Provider
 from hookproof.catalogue.validation import ValidationResult, engine_for
-from hookproof.signing import Verdict, WireRequest, scheme_for
+from hookproof.signing import Verification, WireRequest, scheme_for
 
 
 class Verifier(Protocol):
     def __call__(
         self, provider: Provider, request: WireRequest, secret: str, *, now: int
-    ) -> Verdict:
+    ) -> Verification:
         """Decide whether ``request`` (URL = the URL the platform signed) is authentic and
-        fresh. ``Verdict.reason`` is ``missing`` when there is no signature at all."""
+        fresh. ``Verification.reason`` is ``missing`` when there is no signature at all."""
         ...
 
 
@@ -42,7 +42,7 @@ class SignatureVerifier:
 
     def __call__(
         self, provider: Provider, request: WireRequest, secret: str, *, now: int
-    ) -> Verdict:
+    ) -> Verification:
         scheme = scheme_for(provider.signature, encoding=provider.transport.encoding)
         window = provider.replay_window.seconds if provider.replay_window else None
         return scheme.verify(request, secret, now=now, tolerance=window, future_tolerance=window)

@@ -28,7 +28,7 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-from hookproof.signing.base import Reason, Scheme, Verdict
+from hookproof.signing.base import Reason, Scheme, Verification
 from hookproof.signing.declarative import HmacScheme
 from hookproof.signing.operator import OperatorScheme, operator_signature, operator_signing_string
 from hookproof.signing.primitives import default_port_variants, sha256_hex, url_without_query
@@ -58,7 +58,7 @@ __all__ = [
     "StandardWebhooksScheme",
     "TwilioScheme",
     "VardaScheme",
-    "Verdict",
+    "Verification",
     "WireRequest",
     "default_port_variants",
     "header",

@@ -1,6 +1,6 @@
 """What every scheme is: the :class:`Scheme` base class with its :class:`Capabilities`, the
-replay :class:`Window`, and the :class:`Verdict` of a verification. The pieces schemes are
-built from are in :mod:`~hookproof.signing.primitives`; the request is
+replay :class:`Window`, and the :class:`Verification` a request gets (ok, or why not). The
+pieces schemes are built from are in :mod:`~hookproof.signing.primitives`; the request is
 :mod:`hookproof.transport.wire`."""
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from hookproof.transport.wire import WireRequest
 Reason = Literal["ok", "missing", "malformed", "mismatch", "body-hash", "stale", "future"]
 
 @dataclass(frozen=True)
-class Verdict:
+class Verification:
     """The outcome of verifying one request. Truthy only when ``ok``."""
 
     ok: bool
@@ -25,13 +25,13 @@ class Verdict:
         return self.ok
 
 
-OK: Final = Verdict(True, "ok")
+OK: Final = Verification(True, "ok")
 """The one passing verdict."""
 
 
-def reject(reason: Reason, detail: str = "") -> Verdict:
+def reject(reason: Reason, detail: str = "") -> Verification:
     """A failing verdict for ``reason``."""
-    return Verdict(False, reason, detail)
+    return Verification(False, reason, detail)
 
 
 @dataclass(frozen=True)
@@ -63,7 +63,7 @@ class Window:
     past: int | None = None
     future: int | None = None
 
-    def check(self, timestamp: int, now: int) -> Verdict:
+    def check(self, timestamp: int, now: int) -> Verification:
         if self.past is not None and now - timestamp > self.past:
             return reject("stale", f"timestamp {timestamp} is {now - timestamp} s old")
         if self.future is not None and timestamp - now > self.future:
@@ -114,7 +114,7 @@ class Scheme(abc.ABC):
 
     def verify(self, request: WireRequest, secret: str, *, now: int | None = None,
                public_url: str | None = None, tolerance: int | None = None,
-               future_tolerance: int | None = None) -> Verdict:
+               future_tolerance: int | None = None) -> Verification:
         """Whether ``request`` is signed with ``secret`` (over ``public_url``, the URL the
         platform signed, when given), with its timestamp inside the window."""
         url = request.url if public_url is None else public_url
@@ -135,4 +135,4 @@ class Scheme(abc.ABC):
 
     @abc.abstractmethod
     def _check(self, request: WireRequest, secret: str, url: str, now: int,
-               window: Window) -> Verdict: ...
+               window: Window) -> Verification: ...

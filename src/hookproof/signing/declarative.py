@@ -7,7 +7,7 @@ import re
 from dataclasses import dataclass
 from typing import ClassVar
 
-from hookproof.signing.base import OK, Capabilities, Scheme, Verdict, Window, reject
+from hookproof.signing.base import OK, Capabilities, Scheme, Verification, Window, reject
 from hookproof.signing.primitives import UNIX_SECONDS, hmac_digest, same, strip_fragment
 from hookproof.transport.wire import WireRequest, header
 
@@ -95,7 +95,7 @@ class HmacScheme(Scheme):
         return match.group("signature"), match.groupdict().get("timestamp")
 
     def _check(self, request: WireRequest, secret: str, url: str, now: int,
-               window: Window) -> Verdict:
+               window: Window) -> Verification:
         received = header(request, self.header)
         if not received:
             return reject("missing", f"no {self.header} header")

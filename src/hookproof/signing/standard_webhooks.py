@@ -7,7 +7,7 @@ import binascii
 from dataclasses import dataclass
 from typing import ClassVar
 
-from hookproof.signing.base import Capabilities, Scheme, Verdict, Window, reject
+from hookproof.signing.base import Capabilities, Scheme, Verification, Window, reject
 from hookproof.signing.primitives import UNIX_SECONDS, hmac_digest, same
 from hookproof.transport.wire import WireRequest, header, required_header
 
@@ -58,7 +58,7 @@ class StandardWebhooksScheme(Scheme):
                 self.header: "v1," + base64.b64encode(mac).decode("ascii")}
 
     def _check(self, request: WireRequest, secret: str, url: str, now: int,
-               window: Window) -> Verdict:
+               window: Window) -> Verification:
         msg_id = header(request, self.id_header)
         if not msg_id:
             return reject("missing", f"no {self.id_header} header")

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from typing import ClassVar, Final
 from urllib.parse import unquote_to_bytes
 
-from hookproof.signing.base import OK, Capabilities, Scheme, Verdict, Window, reject
+from hookproof.signing.base import OK, Capabilities, Scheme, Verification, Window, reject
 from hookproof.signing.primitives import (
     default_port_variants,
     hmac_digest,
@@ -163,7 +163,7 @@ class TwilioScheme(Scheme):
         return sent.with_headers(added)
 
     def _check(self, request: WireRequest, secret: str, url: str, now: int,
-               window: Window) -> Verdict:
+               window: Window) -> Verification:
         """Check the signature over the URL with and without the default port, then (JSON) that
         ``bodySHA256`` in the URL is the SHA-256 of the raw body. No timestamp is involved."""
         received = header(request, self.header)

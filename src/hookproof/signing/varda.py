@@ -6,7 +6,7 @@ import hmac
 from dataclasses import dataclass
 from typing import ClassVar
 
-from hookproof.signing.base import Capabilities, Scheme, Verdict, Window, reject
+from hookproof.signing.base import Capabilities, Scheme, Verification, Window, reject
 from hookproof.signing.primitives import UNIX_SECONDS, hmac_digest, same
 from hookproof.transport.wire import WireRequest, header
 
@@ -48,7 +48,7 @@ class VardaScheme(Scheme):
         return {self.header: f"t={now},v1={mac}"}
 
     def _check(self, request: WireRequest, secret: str, url: str, now: int,
-               window: Window) -> Verdict:
+               window: Window) -> Verification:
         received = header(request, self.header)
         if received is None:
             return reject("missing", f"no {self.header} header")
