@@ -1,4 +1,4 @@
-"""hookproof conformance checks: payload. Generated per event from the check catalogue."""
+"""hookproof conformance checks: payload. Generated per event from the check registry."""
 
 from __future__ import annotations
 

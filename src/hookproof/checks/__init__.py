@@ -1,4 +1,4 @@
-"""The check catalogue: small named functions in one registry, one module per group
+"""The checks: small named functions in one registry (``REGISTRY``), one module per group
 (``signature``, ``payload``, ``response``, ``idempotency``, ``fuzzing``) over a shared ``base``.
 
 Each check builds its deliveries, sends them through the :class:`Target`, and either returns
