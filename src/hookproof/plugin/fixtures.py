@@ -10,11 +10,7 @@ from typing import Any
 import pytest
 
 from hookproof.plugin.stash_keys import (
-    calls_key,
     delivered_key,
-    failure_key,
-    latency_key,
-    outcome_key,
     record_key,
     session_key,
     settings_key,
@@ -152,14 +148,8 @@ class CheckRun:
         __tracebackhide__ = True
         record = run_case(self.case, self.target, Policy(
             strict=self.strict, baseline=self.baseline, baseline_update=self.baseline_update))
-        stash = self.item.stash
-        stash[record_key] = record
-        stash[outcome_key] = record.outcome
-        stash[calls_key] = record.platform_calls
-        stash[latency_key] = record.latencies_ms
+        self.item.stash[record_key] = record  # what the report's record is built from
         failure = record.failure
-        if failure is not None:
-            stash[failure_key] = failure
         if record.outcome in (Outcome.NOT_RUN, Outcome.NOT_OBSERVED, Outcome.SKIPPED):
             pytest.skip(record.reason)
         if failure is None:

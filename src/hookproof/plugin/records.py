@@ -14,13 +14,7 @@ from typing import Any
 
 import pytest
 
-from hookproof.plugin.stash_keys import (
-    calls_key,
-    failure_key,
-    latency_key,
-    outcome_key,
-    record_key,
-)
+from hookproof.plugin.stash_keys import record_key
 
 PROPERTY = "hookproof"
 """The name of the report property that carries a record."""
@@ -37,7 +31,8 @@ def attach(item: pytest.Item, report: pytest.TestReport, case: Any) -> None:
     ``report``'s properties (the failure's text becomes the report's ``longrepr``)."""
     from hookproof.scrub import scrub_data
 
-    failure = item.stash.get(failure_key, None)
+    ran = item.stash.get(record_key, None)  # None: pytest stopped the check before it ran
+    failure = ran.failure if ran is not None else None
     if failure is not None and report.failed:
         report.longrepr = str(failure)
     record = {
@@ -45,13 +40,11 @@ def attach(item: pytest.Item, report: pytest.TestReport, case: Any) -> None:
         "event": case.event_name,
         "check": case.check.id,
         "severity": failure.severity if failure is not None else case.check.severity,
-        "outcome": _outcome(item, report),
+        "outcome": _outcome(ran, report),
         "failure": failure.as_dict() if failure is not None else None,
-        # the engine decided it (the policy's baseline rule); a check that never reached the
-        # engine has no finding to baseline
-        "baselined": bool(getattr(item.stash.get(record_key, None), "baselined", False)),
-        "latencies_ms": item.stash.get(latency_key, []),
-        "platform_calls": item.stash.get(calls_key, []),
+        "baselined": ran is not None and ran.baselined,  # the engine's baseline rule
+        "latencies_ms": ran.latencies_ms if ran is not None else [],
+        "platform_calls": ran.platform_calls if ran is not None else [],
     }
     if report.skipped and not hasattr(report, "wasxfail"):
         record["reason"] = _skip_reason(report)
@@ -69,14 +62,13 @@ def records(report: pytest.TestReport) -> Iterator[dict[str, Any]]:
             yield json.loads(str(value))
 
 
-def _outcome(item: pytest.Item, report: pytest.TestReport) -> str:
-    """The outcome the check itself recorded (carried as data, never read from a message);
-    a check that crashed is a failure, and one pytest skipped before it ran is skipped."""
+def _outcome(ran: Any, report: pytest.TestReport) -> str:
+    """The outcome the engine recorded (carried as data, never read from a message); a check
+    that crashed is a failure, and one pytest skipped before it ran is skipped."""
     from hookproof.checks.verdict import Outcome
 
-    recorded = item.stash.get(outcome_key, None)
-    if recorded is not None:
-        return str(recorded.value)
+    if ran is not None:
+        return str(ran.outcome.value)
     return Outcome.FAIL.value if report.failed else Outcome.SKIPPED.value
 
 

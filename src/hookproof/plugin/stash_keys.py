@@ -13,13 +13,9 @@ if TYPE_CHECKING:
 
 settings_key = pytest.StashKey[Settings]()
 session_key: pytest.StashKey[HookproofSession] = pytest.StashKey()
-failure_key = pytest.StashKey[Any]()
-latency_key = pytest.StashKey[list[tuple[str, float]]]()
-calls_key = pytest.StashKey[list[list[str]]]()
-outcome_key = pytest.StashKey[Any]()
 record_key = pytest.StashKey[Any]()
-"""The engine's :class:`~hookproof.checks.engine.Record` of the check the item ran."""
+"""The engine's :class:`~hookproof.checks.engine.Record` of the check the item ran: its
+outcome, finding, baseline, latencies and platform calls."""
 delivered_key = pytest.StashKey[list[Any]]()
 """The ``Delivered`` of every ``hookproof_deliver`` call of the running test, shown when it
 fails (reset at each test's setup)."""
-"""The :class:`~hookproof.checks.verdict.Outcome` a check recorded for itself."""
