@@ -12,6 +12,7 @@ import shlex
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
+from urllib.parse import urlsplit
 
 from hookproof.scrub import scrub, scrub_data
 from hookproof.transport.client import Exchange
@@ -61,8 +62,6 @@ def send_line(exchange: Exchange, provider: str, event: str, secret_env: str, *,
               bad_signature: bool = False) -> str:
     """For an in-process app: the delivery's body to a file and ``hookproof send`` signing it
     anew for the app served at :data:`SERVED_AT` (nothing serves the in-process URL)."""
-    from urllib.parse import urlsplit
-
     request = exchange.request
     parts = urlsplit(request.url)
     body = parts.query if request.method == "GET" else request.body.decode("utf-8", "replace")
@@ -77,8 +76,6 @@ def send_line(exchange: Exchange, provider: str, event: str, secret_env: str, *,
 def served_curl_line(exchange: Exchange, secret_env: str) -> str:
     """The same bytes, signature included, to an in-process app served at
     :data:`SERVED_AT`."""
-    from urllib.parse import urlsplit
-
     parts = urlsplit(exchange.request.url)
     moved = SERVED_AT + (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
     return curl_line(dataclasses.replace(exchange, request=exchange.request.with_url(moved)),
